@@ -1,0 +1,135 @@
+"""Tenants, users and clients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from keystead.adapters.sql import tables as t
+from keystead.adapters.sql._rows import to_record, to_row, to_values
+from keystead.errors import Conflict
+from keystead.ports.records import Client, Tenant, User
+
+
+def normalize(value: str) -> str:
+    return value.strip().casefold()
+
+
+class DirectoryTables:
+    engine: Engine
+
+    # tenants
+    def add_tenant(self, tenant: Tenant) -> None:
+        self._insert(t.tenants, to_row(tenant), "tenant name or domain already exists")
+
+    def tenant_by_name(self, name: str) -> Tenant | None:
+        return self._one(Tenant, select(t.tenants).where(t.tenants.c.name == name))
+
+    def tenant_by_domain(self, domain: str) -> Tenant | None:
+        return self._one(Tenant, select(t.tenants).where(t.tenants.c.custom_domain == domain))
+
+    def list_tenants(self) -> Sequence[Tenant]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.tenants).order_by(t.tenants.c.name)).mappings()
+            return [to_record(Tenant, r) for r in rows]
+
+    def update_tenant(self, tenant_id: str, **fields: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(**fields))
+
+    # users
+    def add_user(self, user: User) -> None:
+        row = to_row(user)
+        row["username_norm"] = normalize(user.username)
+        row["email_norm"] = normalize(user.email) if user.email else None
+        self._insert(t.users, row, "username or email already in use")
+
+    def user_by_id(self, tenant_id: str, user_id: str) -> User | None:
+        query = select(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
+        return self._one(User, query)
+
+    def user_by_login(self, tenant_id: str, login: str) -> User | None:
+        norm = normalize(login)
+        query = select(t.users).where(
+            t.users.c.tenant_id == tenant_id,
+            or_(t.users.c.username_norm == norm, t.users.c.email_norm == norm),
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(2)).mappings().all()
+        # A username equal to another user's email is ambiguous: prefer the username match.
+        rows = sorted(rows, key=lambda r: r["username_norm"] != norm)
+        return to_record(User, rows[0]) if rows else None
+
+    def list_users(self, tenant_id: str, *, after: str | None, limit: int) -> Sequence[User]:
+        query = select(t.users).where(t.users.c.tenant_id == tenant_id)
+        if after is not None:
+            query = query.where(t.users.c.username_norm > after)
+        query = query.order_by(t.users.c.username_norm).limit(limit)
+        with self.engine.connect() as conn:
+            return [to_record(User, r) for r in conn.execute(query).mappings()]
+
+    def update_user(self, tenant_id: str, user_id: str, **fields: Any) -> bool:
+        values = to_values(fields)
+        if "username" in fields:
+            values["username_norm"] = normalize(fields["username"])
+        if "email" in fields:
+            values["email_norm"] = normalize(fields["email"]) if fields["email"] else None
+        stmt = update(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
+        try:
+            with self.engine.begin() as conn:
+                return conn.execute(stmt.values(**values)).rowcount == 1
+        except IntegrityError as exc:
+            raise Conflict("username or email already in use") from exc
+
+    def delete_user(self, tenant_id: str, user_id: str) -> bool:
+        with self.engine.begin() as conn:
+            for table in (t.sessions, t.consents, t.grants):
+                conn.execute(
+                    delete(table).where(table.c.tenant_id == tenant_id, table.c.user_id == user_id)
+                )
+            stmt = delete(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
+            return conn.execute(stmt).rowcount == 1
+
+    def count_users(self, tenant_id: str) -> int:
+        query = select(func.count()).select_from(t.users).where(t.users.c.tenant_id == tenant_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # clients
+    def add_client(self, client: Client) -> None:
+        self._insert(t.clients, to_row(client), "client_id already exists")
+
+    def client_by_client_id(self, tenant_id: str, client_id: str) -> Client | None:
+        query = select(t.clients).where(
+            t.clients.c.tenant_id == tenant_id, t.clients.c.client_id == client_id
+        )
+        return self._one(Client, query)
+
+    def list_clients(self, tenant_id: str) -> Sequence[Client]:
+        query = select(t.clients).where(t.clients.c.tenant_id == tenant_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.clients.c.created_at)).mappings()
+            return [to_record(Client, r) for r in rows]
+
+    def update_client(self, tenant_id: str, client_id: str, **fields: Any) -> bool:
+        stmt = update(t.clients).where(
+            t.clients.c.tenant_id == tenant_id, t.clients.c.client_id == client_id
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(stmt.values(**to_values(fields))).rowcount == 1
+
+    # helpers
+    def _insert(self, table: t.Table, row: dict[str, Any], conflict: str) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(table.insert().values(**row))
+        except IntegrityError as exc:
+            raise Conflict(conflict) from exc
+
+    def _one(self, cls: type[Any], query: Any) -> Any:
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return to_record(cls, row) if row is not None else None

@@ -1,0 +1,84 @@
+"""SSO sessions, interactions (the protocol/page hand-off) and consents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, delete, select, update
+
+from keystead.adapters.sql import tables as t
+from keystead.adapters.sql._rows import to_record, to_row, to_values
+from keystead.ports.records import Consent, Interaction, Session
+
+
+class SessionTables:
+    engine: Engine
+
+    def add_session(self, session: Session) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.sessions.insert().values(**to_row(session)))
+
+    def session_by_hmac(self, tenant_id: str, token_hmac: str) -> Session | None:
+        s = t.sessions
+        query = select(s).where(s.c.tenant_id == tenant_id, s.c.token_hmac == token_hmac)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return to_record(Session, row) if row else None
+
+    def revoke_session(self, tenant_id: str, session_id: str, *, now: float) -> None:
+        s = t.sessions
+        stmt = (
+            update(s)
+            .where(s.c.tenant_id == tenant_id, s.c.id == session_id, s.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def add_interaction(self, interaction: Interaction) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.interactions.insert().values(**to_row(interaction)))
+
+    def interaction_by_hmac(self, tenant_id: str, id_hmac: str) -> Interaction | None:
+        i = t.interactions
+        query = select(i).where(i.c.tenant_id == tenant_id, i.c.id_hmac == id_hmac)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return to_record(Interaction, row) if row else None
+
+    def update_interaction(self, tenant_id: str, id_hmac: str, **fields: Any) -> None:
+        i = t.interactions
+        stmt = update(i).where(i.c.tenant_id == tenant_id, i.c.id_hmac == id_hmac)
+        with self.engine.begin() as conn:
+            conn.execute(stmt.values(**to_values(fields)))
+
+    def complete_interaction(self, tenant_id: str, id_hmac: str, *, now: float) -> bool:
+        i = t.interactions
+        stmt = (
+            update(i)
+            .where(i.c.tenant_id == tenant_id, i.c.id_hmac == id_hmac, i.c.completed_at.is_(None))
+            .values(completed_at=now)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def consent_for(self, tenant_id: str, user_id: str, client_id: str) -> Consent | None:
+        c = t.consents
+        query = select(c).where(
+            c.c.tenant_id == tenant_id, c.c.user_id == user_id, c.c.client_id == client_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return to_record(Consent, row) if row else None
+
+    def save_consent(self, consent: Consent) -> None:
+        c = t.consents
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(c).where(
+                    c.c.tenant_id == consent.tenant_id,
+                    c.c.user_id == consent.user_id,
+                    c.c.client_id == consent.client_id,
+                )
+            )
+            conn.execute(c.insert().values(**to_row(consent)))

@@ -1,0 +1,18 @@
+"""One SQL backend implementing every storage port."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from keystead.adapters.sql.directory import DirectoryTables
+from keystead.adapters.sql.grants import GrantTables
+from keystead.adapters.sql.keys import KeyTables
+from keystead.adapters.sql.sessions import SessionTables
+
+
+class SqlStorage(DirectoryTables, GrantTables, SessionTables, KeyTables):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        self.engine.dispose()

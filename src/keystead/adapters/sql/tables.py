@@ -1,0 +1,198 @@
+"""The schema. Secrets appear only as HMACs, hashes or ciphertext."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+tenants = Table(
+    "tenants", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("custom_domain", String(253), unique=True),
+    Column("logo_url", String(2048)),
+    Column("brand_color", String(16)),
+    Column("created_at", Double, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("username", String(255), nullable=False),
+    Column("username_norm", String(255), nullable=False),
+    Column("email", String(320)),
+    Column("email_norm", String(320)),
+    Column("email_verified", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False),
+    Column("password_hash", String(512)),
+    Column("given_name", String(255)),
+    Column("family_name", String(255)),
+    Column("name", String(512)),
+    Column("phone_number", String(64)),
+    Column("phone_number_verified", Boolean, nullable=False, default=False),
+    Column("address", JSON),
+    Column("locale", String(35)),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    UniqueConstraint("tenant_id", "username_norm", name="uq_users_tenant_username"),
+    UniqueConstraint("tenant_id", "email_norm", name="uq_users_tenant_email"),
+)
+
+clients = Table(
+    "clients", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("client_type", String(16), nullable=False),
+    Column("secret_hash", String(128)),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("post_logout_redirect_uris", JSON, nullable=False),
+    Column("grant_types", JSON, nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("first_party", Boolean, nullable=False),
+    Column("id_token_alg", String(8), nullable=False),
+    Column("access_token_ttl", Integer, nullable=False),
+    Column("id_token_ttl", Integer, nullable=False),
+    Column("refresh_token_ttl", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("client_uri", String(2048)),
+    Column("created_at", Double, nullable=False),
+    UniqueConstraint("tenant_id", "client_id", name="uq_clients_tenant_client_id"),
+)
+
+signing_keys = Table(
+    "signing_keys", metadata,
+    Column("kid", String(128), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("alg", String(8), nullable=False),
+    Column("encrypted_jwk", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("publish_until", Double),
+    Index("ix_signing_keys_tenant", "tenant_id"),
+)
+
+grants = Table(
+    "grants", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("user_id", String(36)),
+    Column("scopes", JSON, nullable=False),
+    Column("session_id", String(36)),
+    Column("auth_time", Double),
+    Column("acr", String(128)),
+    Column("amr", JSON, nullable=False),
+    Column("claims", JSON, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("revoked_at", Double),
+    Index("ix_grants_session", "tenant_id", "session_id"),
+)
+
+authorization_codes = Table(
+    "authorization_codes", metadata,
+    Column("code_hmac", String(64), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("user_id", String(36), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("nonce", String(512)),
+    Column("code_challenge", String(128)),
+    Column("session_id", String(36)),
+    Column("auth_time", Double, nullable=False),
+    Column("acr", String(128)),
+    Column("amr", JSON, nullable=False),
+    Column("claims", JSON, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("consumed_at", Double),
+    Column("grant_id", String(36)),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens", metadata,
+    Column("token_hmac", String(64), primary_key=True),
+    Column("grant_id", String(36), nullable=False),
+    Column("tenant_id", String(36), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("used_at", Double),
+    Index("ix_refresh_tokens_grant", "grant_id"),
+)
+
+access_tokens = Table(
+    "access_tokens", metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("grant_id", String(36)),
+    Column("expires_at", Double, nullable=False),
+    Column("revoked_at", Double),
+    Index("ix_access_tokens_grant", "grant_id"),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("user_id", String(36), nullable=False),
+    Column("token_hmac", String(64), nullable=False, unique=True),
+    Column("auth_time", Double, nullable=False),
+    Column("acr", String(128)),
+    Column("amr", JSON, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("revoked_at", Double),
+    Index("ix_sessions_user", "tenant_id", "user_id"),
+)
+
+interactions = Table(
+    "interactions", metadata,
+    Column("id_hmac", String(64), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("user_id", String(36)),
+    Column("auth_time", Double),
+    Column("session_id", String(36)),
+    Column("completed_at", Double),
+)
+
+consents = Table(
+    "consents", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("client_id", String(255), primary_key=True),
+    Column("scopes", JSON, nullable=False),
+    Column("granted_at", Double, nullable=False),
+)

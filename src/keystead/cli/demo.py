@@ -1,0 +1,74 @@
+"""The demo tenant ``make serve`` starts with: created once, reused afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from keystead.services.secrets import new_token
+from keystead.wiring import Keystead
+
+TENANT = "demo"
+ADMIN = "admin"
+CLIENT_ID = "demo-app"
+REDIRECT_URI = "http://127.0.0.1:8000/t/demo/.well-known/openid-configuration"
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    issuer: str
+    admin_password: str
+    client_secret: str
+    redirect_uri: str
+
+    def lines(self) -> list[str]:
+        query = urlencode({
+            "client_id": CLIENT_ID, "redirect_uri": self.redirect_uri, "response_type": "code",
+            "scope": "openid profile email", "state": "demo",
+        })
+        return [
+            "",
+            "[bold]Keystead is ready[/bold] (dev mode, SQLite)",
+            f"  issuer         {self.issuer}",
+            f"  discovery      {self.issuer}/.well-known/openid-configuration",
+            f"  admin user     {ADMIN} / {self.admin_password}",
+            f"  demo client    {CLIENT_ID} / {self.client_secret}",
+            f"  sign in        open {self.issuer}/authorize?{query}",
+            "",
+        ]
+
+
+def ensure_demo(k: Keystead, state_dir: Path) -> DemoInfo:
+    state_file = state_dir / "demo.json"
+    saved = json.loads(state_file.read_text()) if state_file.exists() else {}
+    tenant = k.storage.tenant_by_name(TENANT)
+    if tenant is None:
+        tenant = k.tenants.create(TENANT, "Demo Company", brand_color="#4f46e5")
+        saved = {}
+    if k.storage.user_by_login(tenant.id, ADMIN) is None or "admin_password" not in saved:
+        saved["admin_password"] = new_token(12)
+        user = k.storage.user_by_login(tenant.id, ADMIN)
+        if user is None:
+            k.users.create(tenant.id, ADMIN, email="admin@demo.keystead.test",
+                           password=saved["admin_password"], name="Demo Admin", email_verified=True)
+        else:
+            k.users.set_password(tenant.id, user.id, saved["admin_password"])
+    issuer = k.tenants.issuer(tenant)
+    redirect_uri = f"{issuer}/.well-known/openid-configuration"
+    client = k.storage.client_by_client_id(tenant.id, CLIENT_ID)
+    if client is None:
+        created = k.clients.create(
+            tenant.id, "Demo App", client_id=CLIENT_ID, redirect_uris=[redirect_uri],
+            post_logout_redirect_uris=[issuer], grant_types=["authorization_code", "refresh_token", "client_credentials"],
+        )
+        saved["client_secret"] = created.secret
+    elif "client_secret" not in saved:
+        saved["client_secret"] = k.clients.rotate_secret(tenant.id, CLIENT_ID).secret
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(saved, handle)
+    return DemoInfo(issuer, saved["admin_password"], saved["client_secret"], redirect_uri)

@@ -1,0 +1,135 @@
+"""The settings tree, read from ``KEYSTEAD_*`` environment variables and an optional TOML file.
+
+Nested groups use a double underscore: ``KEYSTEAD_TOKENS__CODE_TTL=30``. The file named by
+``KEYSTEAD_CONFIG`` (TOML, same structure) is read first; the environment wins over it.
+``production`` mode refuses unsafe values (see :meth:`Settings.check_production`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from keystead.errors import ConfigurationError
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-0000000000000000"
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    #: The public URL Keystead is reached at; tenant issuers are ``{base_url}/t/{tenant}``.
+    base_url: str = "http://127.0.0.1:8000"
+    #: Honour ``X-Forwarded-For`` from these proxy addresses (exact IPs) for client IP.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: Largest request body accepted by protocol endpoints and pages, in bytes.
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+
+class DatabaseSettings(BaseModel):
+    url: str = "sqlite:///./keystead.db"
+    pool_size: int = Field(10, ge=1)
+    echo: bool = False
+
+
+class PasswordSettings(BaseModel):
+    """argon2id parameters; OWASP's recommendation is m=19 MiB, t=2, p=1."""
+
+    memory_kib: int = Field(19 * 1024, ge=8 * 1024)
+    time_cost: int = Field(2, ge=1)
+    parallelism: int = Field(1, ge=1)
+    #: Threads that hash; defaults to the number of cores.
+    workers: int | None = Field(None, ge=1)
+
+
+class TokenSettings(BaseModel):
+    code_ttl: int = Field(60, ge=5, le=600)
+    interaction_ttl: int = Field(900, ge=60)
+    session_ttl: int = Field(14 * 86400, ge=300)
+    clock_skew: int = Field(60, ge=0, le=600)
+    #: Upper bound of any client's access/ID token lifetime; a retired signing key stays
+    #: published this long (plus the skew) after a rotation.
+    max_token_ttl: int = Field(86400, ge=60)
+
+
+class ThrottleSettings(BaseModel):
+    """Basic attempt throttling on the login form (per account and per client IP)."""
+
+    window_seconds: int = Field(900, ge=60)
+    account_failures_before_delay: int = Field(5, ge=1)
+    account_failures_before_lockout: int = Field(10, ge=2)
+    lockout_seconds: int = Field(900, ge=10)
+    ip_failures_per_window: int = Field(100, ge=5)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEYSTEAD_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    mode: Literal["dev", "production"] = "dev"
+    #: Master secret; HMAC keys for tokens, CSRF and the key that encrypts signing keys at rest
+    #: are derived from it. At least 32 characters.
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    #: Allow SQLite in production mode (single node only).
+    allow_sqlite: bool = False
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    passwords: PasswordSettings = Field(default_factory=PasswordSettings)
+    tokens: TokenSettings = Field(default_factory=TokenSettings)
+    throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
+
+    @property
+    def is_dev(self) -> bool:
+        return self.mode == "dev"
+
+    def check_production(self) -> None:
+        """Refuse to run in production mode with an unsafe configuration."""
+        if self.is_dev:
+            return
+        problems = list(self._production_problems())
+        if problems:
+            raise ConfigurationError("unsafe production configuration: " + "; ".join(problems))
+
+    def _production_problems(self) -> list[str]:
+        problems = []
+        if not self.server.base_url.startswith("https://"):
+            problems.append("server.base_url must be https://")
+        secret = self.secret_key.get_secret_value()
+        if secret == DEV_SECRET_KEY or len(secret) < 32:
+            problems.append("secret_key must be set to a random value of 32+ characters")
+        if self.database.url.startswith("sqlite") and not self.allow_sqlite:
+            problems.append("SQLite needs allow_sqlite=true (single node only)")
+        return problems
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the optional TOML file, then the environment, then ``overrides``."""
+    file_values: dict[str, Any] = {}
+    path = os.environ.get("KEYSTEAD_CONFIG")
+    if path:
+        try:
+            file_values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"cannot read KEYSTEAD_CONFIG {path}: {exc}") from exc
+    env_settings = Settings()
+    merged = _deep_merge(file_values, env_settings.model_dump(exclude_unset=True))
+    merged = _deep_merge(merged, overrides)
+    if isinstance(merged.get("secret_key"), SecretStr):
+        merged["secret_key"] = merged["secret_key"].get_secret_value()
+    return Settings.model_validate(merged)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

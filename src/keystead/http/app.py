@@ -1,0 +1,74 @@
+"""The ASGI app factory: routes, middleware and the wired services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from keystead.config import Settings, load_settings
+from keystead.http import oidc
+from keystead.http.middleware import AccessLog, BodyLimit, CustomDomains, SecurityHeaders
+from keystead.http.responses import json_response
+from keystead.web import logout as logout_pages
+from keystead.web import pages
+from keystead.web.render import STATIC
+from keystead.wiring import Keystead, build
+
+
+def tenant_routes() -> list[Route]:
+    return [
+        Route("/.well-known/openid-configuration", oidc.discovery, methods=["GET"]),
+        Route("/.well-known/oauth-authorization-server", oidc.discovery, methods=["GET"]),
+        Route("/jwks", oidc.jwks, methods=["GET"]),
+        Route("/authorize", oidc.authorize, methods=["GET", "POST"]),
+        Route("/token", oidc.token, methods=["POST"]),
+        Route("/userinfo", oidc.userinfo, methods=["GET", "POST"]),
+        Route("/introspect", oidc.introspect, methods=["POST"]),
+        Route("/revoke", oidc.revoke, methods=["POST"]),
+        Route("/logout", logout_pages.end_session, methods=["GET", "POST"]),
+        Route("/interaction/{handle}", pages.interaction, methods=["GET", "POST"]),
+        Route("/branding.css", logout_pages.branding_css, methods=["GET"]),
+    ]
+
+
+async def health(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+def _lifespan(keystead: Keystead) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        keystead.close()
+
+    return lifespan
+
+
+def create_app(keystead: Keystead | None = None, settings: Settings | None = None) -> Starlette:
+    if keystead is None:
+        settings = settings or load_settings()
+        keystead = build(settings, migrate=settings.is_dev)
+    cfg = keystead.settings
+    app = Starlette(
+        routes=[
+            Route("/healthz", health, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            Mount("/t/{tenant}", routes=tenant_routes()),
+        ],
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(SecurityHeaders, https=cfg.server.base_url.startswith("https://")),
+            Middleware(BodyLimit, limit=cfg.server.max_body_bytes),
+            Middleware(CustomDomains, base_url=cfg.server.base_url, lookup=keystead.tenants.find_by_domain),
+        ],
+        lifespan=_lifespan(keystead),
+    )
+    app.state.keystead = keystead
+    return app

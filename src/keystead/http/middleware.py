@@ -1,0 +1,161 @@
+"""Pure ASGI middleware: security headers, body size limit, custom domains, access log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from keystead.ports.records import Tenant
+
+access_log = logging.getLogger("keystead.access")
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+_SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_SECRET_SEGMENT = re.compile(r"/interaction/[^/?]+")
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+        self.app = app
+        self.extra = [*_SECURITY_HEADERS, *([_HSTS] if https else [])]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + self.extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Refuse bodies larger than ``limit`` bytes with 413 before they are read."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _plain(send, 413, b'{"error":"invalid_request","error_description":"request body too large"}')
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _plain(send, 413, b'{"error":"invalid_request","error_description":"request body too large"}')
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class CustomDomains:
+    """Requests whose Host is a tenant's custom domain are routed to that tenant's paths."""
+
+    def __init__(self, app: ASGIApp, *, base_url: str, lookup: Callable[[str], Tenant | None]) -> None:
+        self.app = app
+        self.base_host = (urlsplit(base_url).hostname or "").lower()
+        self.lookup = lookup
+        self.cache: dict[str, tuple[float, Tenant | None]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = _host(scope)
+            if host and host != self.base_host and not scope["path"].startswith(("/static/", "/t/")):
+                tenant = self._tenant(host)
+                if tenant is not None:
+                    scope = dict(scope)
+                    scope["path"] = f"/t/{tenant.name}{scope['path']}"
+                    scope["raw_path"] = scope["path"].encode()
+                    scope["keystead.custom_domain"] = host
+        await self.app(scope, receive, send)
+
+    def _tenant(self, host: str) -> Tenant | None:
+        now = time.monotonic()
+        hit = self.cache.get(host)
+        if hit is not None and now - hit[0] < 5.0:
+            return hit[1]
+        tenant = self.lookup(host)
+        if len(self.cache) > 10_000:
+            self.cache.clear()
+        self.cache[host] = (now, tenant)
+        return tenant
+
+
+class AccessLog:
+    """One JSON line per request: no query strings, no interaction handles, no bodies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(orjson.dumps({
+                    "method": scope["method"],
+                    "path": _SECRET_SEGMENT.sub("/interaction/***", scope["path"]),
+                    "status": status,
+                    "ms": round((time.perf_counter() - start) * 1000, 2),
+                }).decode())
+
+
+def _host(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return str(value.decode("latin-1").rsplit(":", 1)[0].lower())
+    return ""
+
+
+async def _plain(send: Send, status: int, body: bytes) -> None:
+    headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,197 @@
+"""Records that cross the storage boundary. Secrets appear only as HMACs or hashes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    display_name: str
+    status: str = "active"
+    custom_domain: str | None = None
+    logo_url: str | None = None
+    brand_color: str | None = None
+    created_at: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    tenant_id: str
+    username: str
+    email: str | None = None
+    email_verified: bool = False
+    status: str = "active"
+    password_hash: str | None = field(default=None, repr=False)
+    given_name: str | None = None
+    family_name: str | None = None
+    name: str | None = None
+    phone_number: str | None = None
+    phone_number_verified: bool = False
+    address: dict[str, Any] | None = None
+    locale: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def claims(self) -> dict[str, Any]:
+        """The user's standard claims (OIDC Core section 5.1)."""
+        return {
+            "sub": self.id,
+            "preferred_username": self.username,
+            "name": self.name,
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            "locale": self.locale,
+            "updated_at": int(self.updated_at),
+            "email": self.email,
+            "email_verified": self.email_verified if self.email else None,
+            "phone_number": self.phone_number,
+            "phone_number_verified": self.phone_number_verified if self.phone_number else None,
+            "address": self.address,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    id: str
+    tenant_id: str
+    client_id: str
+    name: str
+    client_type: str
+    redirect_uris: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    scopes: tuple[str, ...]
+    secret_hash: str | None = field(default=None, repr=False)
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    first_party: bool = False
+    id_token_alg: str = "ES256"
+    access_token_ttl: int = 600
+    id_token_ttl: int = 600
+    refresh_token_ttl: int = 30 * 86400
+    status: str = "active"
+    client_uri: str | None = None
+    created_at: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    kid: str
+    tenant_id: str
+    alg: str
+    encrypted_jwk: bytes = field(repr=False)
+    status: str  # "active" or "retired"
+    created_at: float
+    publish_until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCode:
+    code_hmac: str
+    tenant_id: str
+    client_id: str
+    user_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    nonce: str | None
+    code_challenge: str | None
+    session_id: str | None
+    auth_time: float
+    acr: str | None
+    amr: tuple[str, ...]
+    claims: dict[str, Any]
+    expires_at: float
+    consumed_at: float | None = None
+    grant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A family of tokens from one authorization; revoking it revokes them all."""
+
+    id: str
+    tenant_id: str
+    client_id: str
+    user_id: str | None
+    scopes: tuple[str, ...]
+    created_at: float
+    session_id: str | None = None
+    auth_time: float | None = None
+    acr: str | None = None
+    amr: tuple[str, ...] = ()
+    claims: dict[str, Any] = field(default_factory=dict)
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    token_hmac: str
+    grant_id: str
+    tenant_id: str
+    client_id: str
+    scopes: tuple[str, ...]
+    expires_at: float
+    created_at: float
+    used_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenRecord:
+    jti: str
+    tenant_id: str
+    client_id: str
+    grant_id: str | None
+    expires_at: float
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    tenant_id: str
+    user_id: str
+    token_hmac: str
+    auth_time: float
+    acr: str | None
+    amr: tuple[str, ...]
+    created_at: float
+    expires_at: float
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    id_hmac: str
+    tenant_id: str
+    client_id: str
+    request: dict[str, Any]
+    created_at: float
+    expires_at: float
+    user_id: str | None = None
+    auth_time: float | None = None
+    session_id: str | None = None
+    completed_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    tenant_id: str
+    user_id: str
+    client_id: str
+    scopes: tuple[str, ...]
+    granted_at: float

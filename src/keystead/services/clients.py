@@ -1,0 +1,183 @@
+"""OAuth clients: registration, secrets (shown once, stored as keyed hashes), authentication.
+
+Secrets are 256-bit random values, so a fast keyed hash (HMAC-SHA256) is as strong as a slow
+password hash would be, without capping the token endpoint's throughput.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from keystead.errors import InvalidInput, NotFound
+from keystead.ports.records import Client
+from keystead.ports.stores import ClientStore
+from keystead.protocols.jose import SUPPORTED_ALGS
+from keystead.protocols.oauth2.client import CONFIDENTIAL, PUBLIC, ClientMetadata
+from keystead.protocols.oauth2.client_auth import NONE, ClientCredentials
+from keystead.protocols.oauth2.errors import InvalidClient
+from keystead.protocols.oauth2.token_request import GRANT_TYPES
+from keystead.services import validation
+from keystead.services.secrets import KeyRing, new_token
+from keystead.types import Clock
+
+SECRET_PURPOSE = "client-secret"
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    client: Client
+    secret: str | None  # shown once
+
+
+class Clients:
+    def __init__(self, store: ClientStore, ring: KeyRing, clock: Clock, max_ttl: int) -> None:
+        self._store = store
+        self._ring = ring
+        self._clock = clock
+        self._max_ttl = max_ttl
+        self._cache: dict[tuple[str, str], tuple[float, Client | None]] = {}
+        self._lock = threading.Lock()
+
+    def create(
+        self,
+        tenant_id: str,
+        name: str,
+        *,
+        client_type: str = CONFIDENTIAL,
+        redirect_uris: Sequence[str] = (),
+        post_logout_redirect_uris: Sequence[str] = (),
+        grant_types: Sequence[str] = ("authorization_code", "refresh_token"),
+        scopes: Sequence[str] = ("openid", "profile", "email", "offline_access"),
+        first_party: bool = False,
+        id_token_alg: str = "ES256",
+        access_token_ttl: int = 600,
+        id_token_ttl: int = 600,
+        refresh_token_ttl: int = 30 * 86400,
+        client_id: str | None = None,
+        client_uri: str | None = None,
+    ) -> NewClient:
+        _check_choices(client_type, grant_types, id_token_alg)
+        if client_type == PUBLIC and "client_credentials" in grant_types:
+            raise InvalidInput("grant_types", "public clients cannot use client_credentials")
+        if "authorization_code" in grant_types and not redirect_uris:
+            raise InvalidInput("redirect_uris", "the authorization code grant needs a redirect URI")
+        secret = new_token() if client_type == CONFIDENTIAL else None
+        client = Client(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant_id,
+            client_id=_client_id(client_id),
+            name=name.strip()[:200] or "Unnamed application",
+            client_type=client_type,
+            secret_hash=self._ring.mac(SECRET_PURPOSE, secret) if secret else None,
+            redirect_uris=tuple(validation.redirect_uri(u) for u in redirect_uris),
+            post_logout_redirect_uris=tuple(
+                validation.redirect_uri(u, field="post_logout_redirect_uris")
+                for u in post_logout_redirect_uris
+            ),
+            grant_types=tuple(dict.fromkeys(grant_types)),
+            scopes=tuple(dict.fromkeys(scopes)),
+            first_party=first_party,
+            id_token_alg=id_token_alg,
+            access_token_ttl=self._ttl("access_token_ttl", access_token_ttl),
+            id_token_ttl=self._ttl("id_token_ttl", id_token_ttl),
+            refresh_token_ttl=max(60, refresh_token_ttl),
+            client_uri=client_uri,
+            created_at=self._clock(),
+        )
+        self._store.add_client(client)
+        return NewClient(client, secret)
+
+    def rotate_secret(self, tenant_id: str, client_id: str) -> NewClient:
+        client = self.get(tenant_id, client_id)
+        if client.client_type != CONFIDENTIAL:
+            raise InvalidInput("client_type", "public clients have no secret")
+        secret = new_token()
+        secret_hash = self._ring.mac(SECRET_PURPOSE, secret)
+        self._store.update_client(tenant_id, client_id, secret_hash=secret_hash)
+        self._cache.pop((tenant_id, client_id), None)
+        return NewClient(replace(client, secret_hash=secret_hash), secret)
+
+    def list(self, tenant_id: str) -> Sequence[Client]:
+        return self._store.list_clients(tenant_id)
+
+    def get(self, tenant_id: str, client_id: str) -> Client:
+        client = self.find(tenant_id, client_id)
+        if client is None:
+            raise NotFound("no such client")
+        return client
+
+    def find(self, tenant_id: str, client_id: str) -> Client | None:
+        """An active client, from a short in-process cache (hot path)."""
+        key = (tenant_id, client_id)
+        now = self._clock()
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        client = self._store.client_by_client_id(tenant_id, client_id)
+        if client is not None and not client.active:
+            client = None
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (now, client)
+        return client
+
+    def authenticate(self, tenant_id: str, creds: ClientCredentials) -> Client:
+        """RFC 6749 section 2.3; every failure is the same ``invalid_client``."""
+        client = self.find(tenant_id, creds.client_id)
+        if client is None:
+            raise InvalidClient("client authentication failed", detail="unknown client")
+        if client.client_type == PUBLIC:
+            if creds.method != NONE:
+                raise InvalidClient("client authentication failed", detail="public client sent a secret")
+            return client
+        if creds.secret is None or client.secret_hash is None:
+            raise InvalidClient("client authentication failed", detail="no secret")
+        if not self._ring.mac_matches(SECRET_PURPOSE, creds.secret, client.secret_hash):
+            raise InvalidClient("client authentication failed", detail="wrong secret")
+        return client
+
+    def _ttl(self, field: str, value: int) -> int:
+        if not 30 <= value <= self._max_ttl:
+            raise InvalidInput(field, f"must be between 30 and {self._max_ttl} seconds")
+        return value
+
+
+def metadata(client: Client) -> ClientMetadata:
+    return ClientMetadata(
+        client_id=client.client_id,
+        client_type=client.client_type,
+        redirect_uris=client.redirect_uris,
+        grant_types=client.grant_types,
+        scopes=client.scopes,
+        name=client.name,
+        client_uri=client.client_uri,
+        post_logout_redirect_uris=client.post_logout_redirect_uris,
+        id_token_signed_response_alg=client.id_token_alg,
+        first_party=client.first_party,
+        access_token_ttl=client.access_token_ttl,
+        id_token_ttl=client.id_token_ttl,
+        refresh_token_ttl=client.refresh_token_ttl,
+    )
+
+
+def _check_choices(client_type: str, grant_types: Sequence[str], alg: str) -> None:
+    if client_type not in (PUBLIC, CONFIDENTIAL):
+        raise InvalidInput("client_type", "client_type is public or confidential")
+    unknown = [g for g in grant_types if g not in GRANT_TYPES]
+    if unknown or not grant_types:
+        raise InvalidInput("grant_types", f"grant types are {', '.join(GRANT_TYPES)}")
+    if alg not in SUPPORTED_ALGS:
+        raise InvalidInput("id_token_alg", f"algorithms are {', '.join(SUPPORTED_ALGS)}")
+
+
+def _client_id(value: str | None) -> str:
+    if value is None:
+        return new_token(16)
+    if not 1 <= len(value) <= 255 or any(c.isspace() or c == ":" for c in value):
+        raise InvalidInput("client_id", "client_id is 1-255 characters, no spaces or ':'")
+    return value

@@ -1,0 +1,116 @@
+"""Signing keys per tenant: one active key per algorithm, rotation, and the published JWKS.
+
+After ``rotate`` the previous key stays in the JWKS until every token it signed has expired
+(its ``publish_until`` is now plus the longest token lifetime plus the clock skew). Keys are
+cached in process for a few seconds, so a rotation made by another node or the CLI is seen
+quickly, and the cache is dropped at once when this process rotates.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc.jwk import KeySet
+
+from keystead.ports.records import StoredKey
+from keystead.ports.stores import KeyStore
+from keystead.protocols.jose import SUPPORTED_ALGS, SigningKey, generate, public_jwks
+from keystead.protocols.jose.keys import keyset
+from keystead.services.secrets import KeyRing
+from keystead.types import Clock
+
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class TenantKeys:
+    active: dict[str, SigningKey]  # alg -> key
+    published: tuple[SigningKey, ...]
+    verify_set: KeySet
+    jwks: dict[str, Any]
+    loaded_at: float
+
+
+class KeyManager:
+    def __init__(self, store: KeyStore, ring: KeyRing, clock: Clock, max_token_ttl: int) -> None:
+        self._store = store
+        self._ring = ring
+        self._clock = clock
+        self._max_token_ttl = max_token_ttl
+        self._cache: dict[str, TenantKeys] = {}
+        self._lock = threading.Lock()
+
+    def ensure_keys(self, tenant_id: str) -> None:
+        existing = {k.alg for k in self._store.keys_for(tenant_id) if k.status == "active"}
+        for alg in SUPPORTED_ALGS:
+            if alg not in existing:
+                self._add(tenant_id, generate(alg))
+        self._cache.pop(tenant_id, None)
+
+    def rotate(self, tenant_id: str, *, retire_after: int | None = None) -> list[SigningKey]:
+        now = self._clock()
+        publish_until = now + (retire_after if retire_after is not None else self._max_token_ttl)
+        new_keys = []
+        for alg in SUPPORTED_ALGS:
+            self._store.retire_keys(tenant_id, alg, publish_until=publish_until)
+            key = generate(alg)
+            self._add(tenant_id, key)
+            new_keys.append(key)
+        self._store.prune_keys(tenant_id, now=now)
+        self._cache.pop(tenant_id, None)
+        return new_keys
+
+    def listing(self, tenant_id: str) -> list[StoredKey]:
+        return list(self._store.keys_for(tenant_id))
+
+    def signing_key(self, tenant_id: str, alg: str) -> SigningKey:
+        return self._keys(tenant_id).active[alg]
+
+    def verify_set(self, tenant_id: str) -> KeySet:
+        return self._keys(tenant_id).verify_set
+
+    def jwks(self, tenant_id: str) -> dict[str, Any]:
+        return self._keys(tenant_id).jwks
+
+    def _keys(self, tenant_id: str) -> TenantKeys:
+        now = self._clock()
+        cached = self._cache.get(tenant_id)
+        if cached is not None and now - cached.loaded_at < CACHE_SECONDS:
+            return cached
+        with self._lock:
+            loaded = self._load(tenant_id, now)
+            self._cache[tenant_id] = loaded
+        return loaded
+
+    def _load(self, tenant_id: str, now: float) -> TenantKeys:
+        stored = [
+            k for k in self._store.keys_for(tenant_id)
+            if k.status == "active" or (k.publish_until or 0) > now
+        ]
+        if not any(k.status == "active" for k in stored):
+            self.ensure_keys(tenant_id)
+            stored = list(self._store.keys_for(tenant_id))
+        keys = [(s, self._decrypt(s)) for s in stored]
+        active: dict[str, SigningKey] = {}
+        for record, key in keys:  # newest first
+            if record.status == "active":
+                active.setdefault(record.alg, key)
+        published = tuple(k for _, k in keys)
+        return TenantKeys(active, published, keyset(published), public_jwks(published), now)
+
+    def _add(self, tenant_id: str, key: SigningKey) -> None:
+        blob = self._ring.encrypt(
+            json.dumps(key.private_jwk()).encode(), context=f"jwk:{tenant_id}:{key.kid}"
+        )
+        self._store.add_key(
+            StoredKey(key.kid, tenant_id, key.alg, blob, "active", self._clock())
+        )
+
+    def _decrypt(self, stored: StoredKey) -> SigningKey:
+        raw = self._ring.decrypt(stored.encrypted_jwk, context=f"jwk:{stored.tenant_id}:{stored.kid}")
+        jwk = json.loads(raw)
+        jwk["kid"] = stored.kid
+        return SigningKey.from_jwk(stored.alg, jwk)

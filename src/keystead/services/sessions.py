@@ -1,0 +1,66 @@
+"""SSO sessions: a random cookie value per browser and tenant; only its HMAC is stored."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from keystead.ports.records import Session
+from keystead.ports.stores import GrantStore, SessionStore
+from keystead.services.secrets import KeyRing, new_token
+from keystead.types import Clock
+
+PURPOSE = "session"
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    session: Session
+    cookie_value: str
+
+
+class Sessions:
+    def __init__(
+        self, store: SessionStore, grants: GrantStore, ring: KeyRing, clock: Clock, ttl: int
+    ) -> None:
+        self._store = store
+        self._grants = grants
+        self._ring = ring
+        self._clock = clock
+        self._ttl = ttl
+
+    def start(
+        self, tenant_id: str, user_id: str, *, acr: str | None, amr: tuple[str, ...]
+    ) -> NewSession:
+        now = self._clock()
+        value = new_token()
+        session = Session(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant_id,
+            user_id=user_id,
+            token_hmac=self._ring.mac(PURPOSE, value),
+            auth_time=now,
+            acr=acr,
+            amr=amr,
+            created_at=now,
+            expires_at=now + self._ttl,
+        )
+        self._store.add_session(session)
+        return NewSession(session, value)
+
+    def current(self, tenant_id: str, cookie_value: str | None) -> Session | None:
+        """The live session a cookie names in this tenant, or ``None``."""
+        if not cookie_value or len(cookie_value) > 128:
+            return None
+        session = self._store.session_by_hmac(tenant_id, self._ring.mac(PURPOSE, cookie_value))
+        if session is None or session.revoked_at is not None:
+            return None
+        if session.expires_at <= self._clock():
+            return None
+        return session
+
+    def end(self, session: Session) -> None:
+        """Sign out: the session and every grant made in it are revoked."""
+        now = self._clock()
+        self._store.revoke_session(session.tenant_id, session.id, now=now)
+        self._grants.revoke_grants_of_session(session.tenant_id, session.id, now=now)

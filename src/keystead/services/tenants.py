@@ -1,0 +1,74 @@
+"""Tenants: each has its own issuer, keys, users, clients, sessions and settings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+
+from keystead.errors import InvalidInput, NotFound
+from keystead.ports.records import Tenant
+from keystead.ports.stores import TenantStore
+from keystead.services import validation
+from keystead.services.keys import KeyManager
+from keystead.types import Clock
+
+
+class Tenants:
+    def __init__(self, store: TenantStore, keys: KeyManager, clock: Clock, base_url: str) -> None:
+        self._store = store
+        self._keys = keys
+        self._clock = clock
+        self._base_url = base_url.rstrip("/")
+
+    def create(
+        self,
+        name: str,
+        display_name: str | None = None,
+        *,
+        custom_domain: str | None = None,
+        logo_url: str | None = None,
+        brand_color: str | None = None,
+    ) -> Tenant:
+        tenant = Tenant(
+            id=str(uuid.uuid4()),
+            name=validation.tenant_name(name),
+            display_name=(display_name or name).strip()[:200] or name,
+            custom_domain=custom_domain.lower() if custom_domain else None,
+            logo_url=logo_url,
+            brand_color=validation.color(brand_color),
+            created_at=self._clock(),
+        )
+        self._store.add_tenant(tenant)
+        self._keys.ensure_keys(tenant.id)
+        return tenant
+
+    def list(self) -> Sequence[Tenant]:
+        return self._store.list_tenants()
+
+    def get(self, name: str) -> Tenant:
+        tenant = self._store.tenant_by_name(name)
+        if tenant is None:
+            raise NotFound(f"no tenant named {name!r}")
+        return tenant
+
+    def find_active(self, name: str) -> Tenant | None:
+        tenant = self._store.tenant_by_name(name)
+        return tenant if tenant is not None and tenant.active else None
+
+    def find_by_domain(self, domain: str) -> Tenant | None:
+        tenant = self._store.tenant_by_domain(domain.lower())
+        return tenant if tenant is not None and tenant.active else None
+
+    def set_status(self, name: str, status: str) -> Tenant:
+        if status not in ("active", "disabled"):
+            raise InvalidInput("status", "status is active or disabled")
+        tenant = self.get(name)
+        self._store.update_tenant(tenant.id, status=status)
+        return replace(tenant, status=status)
+
+    def issuer(self, tenant: Tenant) -> str:
+        if tenant.custom_domain:
+            scheme = self._base_url.split("://", 1)[0]
+            return f"{scheme}://{tenant.custom_domain}"
+        return f"{self._base_url}/t/{tenant.name}"

@@ -1,0 +1,115 @@
+"""Users of a tenant: usernames and emails unique per tenant, case-insensitively."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from keystead.errors import InvalidInput, NotFound
+from keystead.ports.records import User
+from keystead.ports.stores import UserStore
+from keystead.services import validation
+from keystead.services.passwords import MAX_PASSWORD_LENGTH, Passwords
+from keystead.types import Clock
+
+MIN_PASSWORD_LENGTH = 8
+PROFILE_FIELDS = ("given_name", "family_name", "name", "phone_number", "locale", "address")
+
+
+class Users:
+    def __init__(self, store: UserStore, passwords: Passwords, clock: Clock) -> None:
+        self._store = store
+        self._passwords = passwords
+        self._clock = clock
+
+    def create(
+        self,
+        tenant_id: str,
+        username: str,
+        *,
+        email: str | None = None,
+        password: str | None = None,
+        email_verified: bool = False,
+        **profile: Any,
+    ) -> User:
+        now = self._clock()
+        user = User(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant_id,
+            username=validation.username(username),
+            email=validation.email(email),
+            email_verified=email_verified,
+            password_hash=self._hash(password) if password is not None else None,
+            created_at=now,
+            updated_at=now,
+            **_profile(profile),
+        )
+        self._store.add_user(user)
+        return user
+
+    def get(self, tenant_id: str, user_id: str) -> User:
+        user = self._store.user_by_id(tenant_id, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    def find(self, tenant_id: str, login: str) -> User:
+        user = self._store.user_by_login(tenant_id, login)
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    def list(self, tenant_id: str, *, after: str | None = None, limit: int = 100) -> Sequence[User]:
+        return self._store.list_users(tenant_id, after=after, limit=limit)
+
+    def update(self, tenant_id: str, user_id: str, **changes: Any) -> User:
+        user = self.get(tenant_id, user_id)
+        fields: dict[str, Any] = _profile({k: v for k, v in changes.items() if k in PROFILE_FIELDS})
+        if "username" in changes:
+            fields["username"] = validation.username(changes["username"])
+        if "email" in changes:
+            fields["email"] = validation.email(changes["email"])
+            fields["email_verified"] = bool(changes.get("email_verified", False))
+        fields["updated_at"] = self._clock()
+        self._store.update_user(tenant_id, user_id, **fields)
+        return replace(user, **fields)
+
+    def set_status(self, tenant_id: str, user_id: str, status: str) -> User:
+        if status not in ("active", "disabled"):
+            raise InvalidInput("status", "status is active or disabled")
+        return self._set(tenant_id, user_id, status=status)
+
+    def set_password(self, tenant_id: str, user_id: str, password: str) -> User:
+        return self._set(tenant_id, user_id, password_hash=self._hash(password))
+
+    def delete(self, tenant_id: str, user_id: str) -> None:
+        if not self._store.delete_user(tenant_id, user_id):
+            raise NotFound("no such user")
+
+    def _set(self, tenant_id: str, user_id: str, **fields: Any) -> User:
+        user = self.get(tenant_id, user_id)
+        fields["updated_at"] = self._clock()
+        self._store.update_user(tenant_id, user_id, **fields)
+        return replace(user, **fields)
+
+    def _hash(self, password: str) -> str:
+        if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+            raise InvalidInput(
+                "password", f"passwords are {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+            )
+        return self._passwords.hash(password)
+
+
+def _profile(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - set(PROFILE_FIELDS)
+    if unknown:
+        raise InvalidInput(sorted(unknown)[0], "unknown profile field")
+    for name, value in values.items():
+        if name == "address":
+            if value is not None and not isinstance(value, dict):
+                raise InvalidInput(name, "address is an object")
+        elif value is not None and (not isinstance(value, str) or len(value) > 255):
+            raise InvalidInput(name, "must be a string of at most 255 characters")
+    return values

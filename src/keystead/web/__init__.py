@@ -1,0 +1,1 @@
+"""Hosted pages: login, consent, logout and errors. Server-rendered, no inline scripts."""

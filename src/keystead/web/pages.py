@@ -1,0 +1,210 @@
+"""The authorization endpoint's browser side and the hosted pages of an interaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from keystead.http.requests import (
+    TenantContext,
+    app_of,
+    client_ip,
+    decode_params,
+    query_params,
+    tenant_context,
+)
+from keystead.ports.records import Session
+from keystead.protocols.oauth2.errors import InvalidRequest, OAuth2Error, ServerError
+from keystead.protocols.oauth2.params import single
+from keystead.protocols.oidc import claims as oidc_claims
+from keystead.protocols.oidc import prompt
+from keystead.services.authorization import ACR_PASSWORD, PendingInteraction
+from keystead.services.login import LoginFailed
+from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
+from keystead.web.render import (
+    INTERACTION_COOKIE,
+    SESSION_COOKIE,
+    apply_cookies,
+    csrf_ok,
+    csrf_token,
+    error_page,
+    page,
+    set_cookie,
+)
+
+log = logging.getLogger("keystead.web")
+GENERIC_LOGIN_ERROR = "The username or password is incorrect."
+
+
+def not_found(request: Request) -> Response:
+    return HTMLResponse("<!doctype html><title>Not found</title><h1>Not found</h1>", 404)
+
+
+async def authorize(request: Request) -> Response:
+    ctx = tenant_context(request)
+    if ctx is None:
+        return not_found(request)
+    try:
+        params = await _authorize_params(request)
+        session = await _session(request, ctx)
+        outcome = await run_in_threadpool(app_of(request).authorization.start, ctx.issuer, params, session)
+    except OAuth2Error as exc:
+        return error_page(request, ctx, exc)
+    except Exception:
+        log.exception("unexpected error at the authorization endpoint")
+        return error_page(request, ctx, ServerError("unexpected error"), 500)
+    return _render_outcome(request, ctx, outcome)
+
+
+async def _authorize_params(request: Request) -> dict[str, list[str]] | object:
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            raise InvalidRequest("the request body must be application/x-www-form-urlencoded")
+        return decode_params(await request.body())
+    return query_params(request)
+
+
+async def _session(request: Request, ctx: TenantContext) -> Session | None:
+    value = request.cookies.get(SESSION_COOKIE)
+    if not value:
+        return None
+    return await run_in_threadpool(app_of(request).sessions.current, ctx.tenant.id, value)
+
+
+def _render_outcome(request: Request, ctx: TenantContext, outcome: Outcome | PendingInteraction) -> Response:
+    if isinstance(outcome, ErrorPage):
+        return error_page(request, ctx, outcome.error)
+    if isinstance(outcome, ToInteraction):
+        path = f"{ctx.base_path}/interaction/{outcome.handle}"
+        response: Response = RedirectResponse(path, status_code=303)
+        set_cookie(request, response, INTERACTION_COOKIE, outcome.handle, path=path,
+                   max_age=app_of(request).settings.tokens.interaction_ttl)
+        return response
+    if isinstance(outcome, ToClient):
+        return _to_client(request, ctx, outcome)
+    raise TypeError(f"not an outcome: {outcome!r}")
+
+
+def _to_client(request: Request, ctx: TenantContext, outcome: ToClient) -> Response:
+    response = outcome.response
+    if response.response_mode == "form_post":
+        return page(request, ctx, "form_post.html", action=response.redirect_uri, fields=response.params)
+    return RedirectResponse(response.location(), status_code=303)
+
+
+# interaction pages
+async def interaction(request: Request) -> Response:
+    ctx = tenant_context(request)
+    if ctx is None:
+        return not_found(request)
+    handle = request.path_params["handle"]
+    if request.cookies.get(INTERACTION_COOKIE) != handle:
+        return error_page(request, ctx, InvalidRequest("this sign-in request belongs to another browser or has expired; start again from the application"))
+    try:
+        if request.method == "POST":
+            return await _submit(request, ctx, handle)
+        session = await _session(request, ctx)
+        state = await run_in_threadpool(app_of(request).authorization.pending, ctx.issuer, handle, session)
+        return _show(request, ctx, await _with_user(request, ctx, state, session))
+    except OAuth2Error as exc:
+        return error_page(request, ctx, exc)
+    except Exception:
+        log.exception("unexpected error in an interaction")
+        return error_page(request, ctx, ServerError("unexpected error"), 500)
+
+
+def _show(request: Request, ctx: TenantContext, state: PendingInteraction | Outcome, *,
+          error: str | None = None, status: int = 200, login_hint: str | None = None) -> Response:
+    if not isinstance(state, PendingInteraction):
+        return _render_outcome(request, ctx, state)
+    cookies: dict[str, str] = {}
+    token = csrf_token(request, ctx, cookies)
+    action = f"{ctx.base_path}/interaction/{quote(state.handle)}"
+    if state.step == prompt.LOGIN:
+        response = page(
+            request, ctx, "login.html", status, action=action, csrf_token=token,
+            login_hint=login_hint if login_hint is not None else (state.request.login_hint or ""),
+            error=error, client_name=state.client.name,
+        )
+    else:
+        response = page(
+            request, ctx, "consent.html", status, action=action, csrf_token=token,
+            client_name=state.client.name, client_uri=state.client.client_uri,
+            user_display=_user_display(request, ctx, state),
+            scopes=[{"name": s, "description": oidc_claims.SCOPE_DESCRIPTIONS.get(s, s)}
+                    for s in state.request.scopes],
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return apply_cookies(request, ctx, response, cookies)
+
+
+def _user_display(request: Request, ctx: TenantContext, state: PendingInteraction) -> str:
+    user = state.user
+    if user is None:
+        return "your account"
+    return f"{user.name} ({user.username})" if user.name else user.username
+
+
+async def _with_user(request: Request, ctx: TenantContext, state: PendingInteraction | Outcome,
+                     session: Session | None) -> PendingInteraction | Outcome:
+    """Attach the signed-in user to a consent step, for the page to name them."""
+    if not isinstance(state, PendingInteraction) or state.user is not None:
+        return state
+    user_id = state.record.user_id or (session.user_id if session else None)
+    if user_id is None:
+        return state
+    user = await run_in_threadpool(app_of(request).tokens.user_for, ctx.tenant.id, user_id)
+    return replace(state, user=user)
+
+
+async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise InvalidRequest("the form must be application/x-www-form-urlencoded")
+    form = decode_params(await request.body())
+    if not csrf_ok(request, ctx, single(form, "csrf_token", max_length=128)):
+        return error_page(request, ctx, InvalidRequest("the form expired or was not sent from this site; go back and try again"), 403)
+    app = app_of(request)
+    session = await _session(request, ctx)
+    state = await run_in_threadpool(app.authorization.pending, ctx.issuer, handle, session)
+    if not isinstance(state, PendingInteraction):
+        return _render_outcome(request, ctx, state)
+    if state.step == prompt.LOGIN:
+        return await _submit_login(request, ctx, state, form)
+    decision = single(form, "decision", max_length=16)
+    if decision not in ("allow", "deny"):
+        raise InvalidRequest("choose allow or deny")
+    outcome = await run_in_threadpool(app.authorization.consent, ctx.issuer, state, decision == "allow", session)
+    return _show(request, ctx, await _with_user(request, ctx, outcome, session))
+
+
+async def _submit_login(request: Request, ctx: TenantContext, state: PendingInteraction,
+                        form: dict[str, list[str]] | object) -> Response:
+    app = app_of(request)
+    username = single(form, "username", max_length=320) or ""  # type: ignore[arg-type]
+    password = single(form, "password", max_length=1024) or ""  # type: ignore[arg-type]
+    try:
+        user = await run_in_threadpool(app.login.authenticate, ctx.tenant.id, username, password, client_ip(request))
+    except LoginFailed as failed:
+        message = GENERIC_LOGIN_ERROR
+        if failed.retry_after:
+            message = f"Too many attempts. Try again in {failed.retry_after} seconds."
+        response = _show(request, ctx, state, error=message, status=400 if not failed.retry_after else 429, login_hint=username)
+        if failed.retry_after:
+            response.headers["Retry-After"] = str(failed.retry_after)
+        return response
+    new = await run_in_threadpool(app.sessions.start, ctx.tenant.id, user.id, acr=ACR_PASSWORD, amr=("pwd",))
+    await run_in_threadpool(app.authorization.logged_in, ctx.issuer, state.handle, new.session)
+    next_state = await run_in_threadpool(app.authorization.pending, ctx.issuer, state.handle, new.session)
+    if isinstance(next_state, PendingInteraction):
+        next_state = replace(next_state, user=user)
+    response = _show(request, ctx, next_state)
+    set_cookie(request, response, SESSION_COOKIE, new.cookie_value, path=ctx.base_path or "/",
+               max_age=app.settings.tokens.session_ttl)
+    return response

@@ -1,0 +1,80 @@
+"""The one place adapters are wired to services; used by the HTTP app and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keystead.adapters.sql import SqlStorage, create_engine_for, upgrade
+from keystead.clock import system_clock
+from keystead.config import Settings
+from keystead.services.authorization import Authorization
+from keystead.services.clients import Clients
+from keystead.services.keys import KeyManager
+from keystead.services.login import PasswordLogin
+from keystead.services.logout import Logout
+from keystead.services.passwords import Passwords
+from keystead.services.secrets import KeyRing
+from keystead.services.sessions import Sessions
+from keystead.services.tenants import Tenants
+from keystead.services.throttle import AttemptLimiter
+from keystead.services.token_endpoint import TokenEndpoint
+from keystead.services.tokens import Tokens
+from keystead.services.users import Users
+from keystead.types import Clock
+
+
+@dataclass
+class Keystead:
+    settings: Settings
+    storage: SqlStorage
+    ring: KeyRing
+    clock: Clock
+    passwords: Passwords
+    keys: KeyManager
+    tenants: Tenants
+    users: Users
+    clients: Clients
+    sessions: Sessions
+    tokens: Tokens
+    authorization: Authorization
+    token_endpoint: TokenEndpoint
+    login: PasswordLogin
+    logout: Logout
+
+    def close(self) -> None:
+        self.passwords.close()
+        self.storage.close()
+
+
+def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = False) -> Keystead:
+    settings.check_production()
+    engine = create_engine_for(
+        settings.database.url, pool_size=settings.database.pool_size, echo=settings.database.echo
+    )
+    if migrate:
+        upgrade(engine)
+    storage = SqlStorage(engine)
+    ring = KeyRing(settings.secret_key.get_secret_value())
+    t = settings.tokens
+    passwords = Passwords(settings.passwords)
+    keys = KeyManager(storage, ring, clock, t.max_token_ttl + t.clock_skew)
+    clients = Clients(storage, ring, clock, t.max_token_ttl)
+    tokens = Tokens(
+        grants=storage, refresh_tokens=storage, access_tokens=storage, users=storage,
+        keys=keys, ring=ring, clock=clock, skew=t.clock_skew,
+    )
+    return Keystead(
+        settings=settings, storage=storage, ring=ring, clock=clock, passwords=passwords,
+        keys=keys, clients=clients, tokens=tokens,
+        tenants=Tenants(storage, keys, clock, settings.server.base_url),
+        users=Users(storage, passwords, clock),
+        sessions=Sessions(storage, storage, ring, clock, t.session_ttl),
+        authorization=Authorization(
+            clients=clients, keys=keys, codes=storage, interactions=storage, consents=storage,
+            ring=ring, clock=clock, code_ttl=t.code_ttl, interaction_ttl=t.interaction_ttl,
+            skew=t.clock_skew,
+        ),
+        token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, codes=storage, ring=ring, clock=clock),
+        login=PasswordLogin(storage, passwords, AttemptLimiter(settings.throttle, clock)),
+        logout=Logout(clients, keys, clock),
+    )
