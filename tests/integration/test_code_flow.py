@@ -36,7 +36,9 @@ def test_code_flow_issues_valid_tokens(client, factory, keystead):
     assert access.header["typ"] == "at+jwt"
     assert "jti" in access.claims
 
-    info = client.get(f"/t/{tenant.name}/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+    info = client.get(
+        f"/t/{tenant.name}/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
     assert info.status_code == 200
     assert info.json()["sub"] == user.id
     assert info.json()["email"] == "alice@example.com"

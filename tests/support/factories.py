@@ -39,9 +39,12 @@ class Factory:
     def client(self, tenant: Tenant, **kwargs: Any) -> RegisteredClient:
         kwargs.setdefault("redirect_uris", [REDIRECT_URI])
         kwargs.setdefault("post_logout_redirect_uris", ["https://rp.example.com/bye"])
-        kwargs.setdefault("scopes", ["openid", "profile", "email", "phone", "address", "offline_access", "api"])
         kwargs.setdefault(
-            "grant_types", ["authorization_code", "refresh_token", "client_credentials"]
+            "scopes", ["openid", "profile", "email", "phone", "address", "offline_access", "api"]
+        )
+        kwargs.setdefault(
+            "grant_types",
+            ["authorization_code", "refresh_token", "client_credentials"]
             if kwargs.get("client_type", "confidential") == "confidential"
             else ["authorization_code", "refresh_token"],
         )

@@ -48,8 +48,11 @@ class Flow:
 
     def authorize_params(self, rp: RegisteredClient, **extra: Any) -> dict[str, str]:
         params = {
-            "client_id": rp.client_id, "redirect_uri": REDIRECT_URI, "response_type": "code",
-            "scope": "openid profile email", "state": secrets.token_urlsafe(8),
+            "client_id": rp.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "response_type": "code",
+            "scope": "openid profile email",
+            "state": secrets.token_urlsafe(8),
             "nonce": secrets.token_urlsafe(8),
         }
         params.update({k: v for k, v in extra.items() if v is not None})
@@ -61,8 +64,15 @@ class Flow:
         return self.http.get(f"{self.base}/authorize?{urlencode(params)}")
 
     def login(
-        self, rp: RegisteredClient, username: str, password: str = PASSWORD, *,
-        consent: str | None = "allow", pkce: bool = True, method: str = "GET", **extra: Any,
+        self,
+        rp: RegisteredClient,
+        username: str,
+        password: str = PASSWORD,
+        *,
+        consent: str | None = "allow",
+        pkce: bool = True,
+        method: str = "GET",
+        **extra: Any,
     ) -> AuthResult:
         verifier = None
         if pkce:
@@ -74,8 +84,14 @@ class Flow:
         result.verifier = verifier
         return result
 
-    def follow(self, response: httpx.Response, *, username: str | None = None,
-               password: str = PASSWORD, consent: str | None = "allow") -> AuthResult:
+    def follow(
+        self,
+        response: httpx.Response,
+        *,
+        username: str | None = None,
+        password: str = PASSWORD,
+        consent: str | None = "allow",
+    ) -> AuthResult:
         pages: list[str] = []
         for _ in range(8):
             if response.status_code in (302, 303):

@@ -25,10 +25,15 @@ class DemoInfo:
     redirect_uri: str
 
     def lines(self) -> list[str]:
-        query = urlencode({
-            "client_id": CLIENT_ID, "redirect_uri": self.redirect_uri, "response_type": "code",
-            "scope": "openid profile email", "state": "demo",
-        })
+        query = urlencode(
+            {
+                "client_id": CLIENT_ID,
+                "redirect_uri": self.redirect_uri,
+                "response_type": "code",
+                "scope": "openid profile email",
+                "state": "demo",
+            }
+        )
         return [
             "",
             "[bold]Keystead is ready[/bold] (dev mode, SQLite)",
@@ -52,8 +57,14 @@ def ensure_demo(k: Keystead, state_dir: Path) -> DemoInfo:
         saved["admin_password"] = new_token(12)
         user = k.storage.user_by_login(tenant.id, ADMIN)
         if user is None:
-            k.users.create(tenant.id, ADMIN, email="admin@demo.keystead.test",
-                           password=saved["admin_password"], name="Demo Admin", email_verified=True)
+            k.users.create(
+                tenant.id,
+                ADMIN,
+                email="admin@demo.keystead.test",
+                password=saved["admin_password"],
+                name="Demo Admin",
+                email_verified=True,
+            )
         else:
             k.users.set_password(tenant.id, user.id, saved["admin_password"])
     issuer = k.tenants.issuer(tenant)
@@ -61,8 +72,12 @@ def ensure_demo(k: Keystead, state_dir: Path) -> DemoInfo:
     client = k.storage.client_by_client_id(tenant.id, CLIENT_ID)
     if client is None:
         created = k.clients.create(
-            tenant.id, "Demo App", client_id=CLIENT_ID, redirect_uris=[redirect_uri],
-            post_logout_redirect_uris=[issuer], grant_types=["authorization_code", "refresh_token", "client_credentials"],
+            tenant.id,
+            "Demo App",
+            client_id=CLIENT_ID,
+            redirect_uris=[redirect_uri],
+            post_logout_redirect_uris=[issuer],
+            grant_types=["authorization_code", "refresh_token", "client_credentials"],
         )
         saved["client_secret"] = created.secret
     elif "client_secret" not in saved:

@@ -23,8 +23,13 @@ tenant_app = typer.Typer(help="Tenants", no_args_is_help=True)
 user_app = typer.Typer(help="Users of a tenant", no_args_is_help=True)
 client_app = typer.Typer(help="OAuth clients of a tenant", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys of a tenant", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (user_app, "user"),
-                  (client_app, "client"), (keys_app, "keys")):
+for sub, name in (
+    (db_app, "db"),
+    (tenant_app, "tenant"),
+    (user_app, "user"),
+    (client_app, "client"),
+    (keys_app, "keys"),
+):
     app.add_typer(sub, name=name)
 
 console = Console()
@@ -63,8 +68,12 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     application = create_app(settings=settings)
     uvicorn.run(
-        application, host=host or settings.server.host, port=port or settings.server.port,
-        access_log=False, server_header=False, proxy_headers=False,
+        application,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
     )
 
 
@@ -84,8 +93,9 @@ def tenant_create(
     logo_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     with keystead() as k:
-        tenant = k.tenants.create(name, display_name, custom_domain=domain,
-                                  brand_color=brand_color, logo_url=logo_url)
+        tenant = k.tenants.create(
+            name, display_name, custom_domain=domain, brand_color=brand_color, logo_url=logo_url
+        )
         console.print(f"created tenant {tenant.name}; issuer {k.tenants.issuer(tenant)}")
 
 
@@ -141,7 +151,8 @@ def user_create(
 
 @user_app.command("set-password")
 def user_set_password(
-    username: str, tenant: TenantOpt,
+    username: str,
+    tenant: TenantOpt,
     password: Annotated[str | None, typer.Option(help="Or KEYSTEAD_PASSWORD, or a prompt")] = None,
 ) -> None:
     with keystead() as k:
@@ -176,15 +187,17 @@ def client_create(
 ) -> None:
     with keystead() as k:
         t = k.tenants.get(tenant)
-        options = {}
-        if grant_type:
-            options["grant_types"] = grant_type
-        if scope:
-            options["scopes"] = scope
         created = k.clients.create(
-            t.id, name, client_type="public" if public else "confidential",
-            redirect_uris=redirect_uri or [], post_logout_redirect_uris=post_logout_redirect_uri or [],
-            first_party=first_party, client_id=client_id, id_token_alg=id_token_alg, **options,
+            t.id,
+            name,
+            client_type="public" if public else "confidential",
+            redirect_uris=redirect_uri or [],
+            post_logout_redirect_uris=post_logout_redirect_uri or [],
+            first_party=first_party,
+            client_id=client_id,
+            id_token_alg=id_token_alg,
+            grant_types=grant_type or ["authorization_code", "refresh_token"],
+            scopes=scope or ["openid", "profile", "email", "offline_access"],
         )
         console.print(f"client_id:     {created.client.client_id}")
         if created.secret:
@@ -222,7 +235,9 @@ def keys_list(tenant: TenantOpt) -> None:
 
 
 @app.command()
-def demo(state_dir: Annotated[Path, typer.Option(help="Where demo credentials are kept")] = Path(".keystead")) -> None:
+def demo(
+    state_dir: Annotated[Path, typer.Option(help="Where demo credentials are kept")] = Path(".keystead"),
+) -> None:
     """Create (once) a demo tenant, admin user and client, and print how to sign in."""
     from keystead.cli.demo import ensure_demo
 

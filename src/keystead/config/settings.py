@@ -68,9 +68,7 @@ class ThrottleSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="KEYSTEAD_", env_nested_delimiter="__", extra="forbid"
-    )
+    model_config = SettingsConfigDict(env_prefix="KEYSTEAD_", env_nested_delimiter="__", extra="forbid")
 
     mode: Literal["dev", "production"] = "dev"
     #: Master secret; HMAC keys for tokens, CSRF and the key that encrypts signing keys at rest

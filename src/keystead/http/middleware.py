@@ -62,7 +62,9 @@ class BodyLimit:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await _plain(send, 413, b'{"error":"invalid_request","error_description":"request body too large"}')
+            await _plain(
+                send, 413, b'{"error":"invalid_request","error_description":"request body too large"}'
+            )
             return
         seen = 0
 
@@ -77,7 +79,9 @@ class BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await _plain(send, 413, b'{"error":"invalid_request","error_description":"request body too large"}')
+            await _plain(
+                send, 413, b'{"error":"invalid_request","error_description":"request body too large"}'
+            )
 
 
 class _TooLarge(Exception):
@@ -140,12 +144,16 @@ class AccessLog:
             await self.app(scope, receive, capture)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(orjson.dumps({
-                    "method": scope["method"],
-                    "path": _SECRET_SEGMENT.sub("/interaction/***", scope["path"]),
-                    "status": status,
-                    "ms": round((time.perf_counter() - start) * 1000, 2),
-                }).decode())
+                access_log.info(
+                    orjson.dumps(
+                        {
+                            "method": scope["method"],
+                            "path": _SECRET_SEGMENT.sub("/interaction/***", scope["path"]),
+                            "status": status,
+                            "ms": round((time.perf_counter() - start) * 1000, 2),
+                        }
+                    ).decode()
+                )
 
 
 def _host(scope: Scope) -> str:
@@ -156,6 +164,9 @@ def _host(scope: Scope) -> str:
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:
-    headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers: list[Any] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -16,7 +16,6 @@ from keystead.http.requests import (
     TenantContext,
     app_of,
     form_params,
-    query_params,
     tenant_context,
 )
 from keystead.http.responses import NO_STORE, json_response, oauth_error
@@ -32,7 +31,9 @@ log = logging.getLogger("keystead.http")
 Endpoint = Callable[[Request, TenantContext], Awaitable[Response]]
 
 
-def protocol_endpoint(*, bearer_realm: bool = False) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
+def protocol_endpoint(
+    *, bearer_realm: bool = False
+) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
     """Resolve the tenant, and turn errors into the OAuth JSON format (unexpected ones into
     ``server_error`` with the detail only in the log)."""
 
@@ -58,15 +59,17 @@ def protocol_endpoint(*, bearer_realm: bool = False) -> Callable[[Endpoint], Cal
 @protocol_endpoint()
 async def discovery(request: Request, ctx: TenantContext) -> Response:
     body = oidc_discovery.metadata(ctx.issuer.url)
-    return json_response(body, headers={"Cache-Control": "public, max-age=300",
-                                        "Access-Control-Allow-Origin": "*"})
+    return json_response(
+        body, headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+    )
 
 
 @protocol_endpoint()
 async def jwks(request: Request, ctx: TenantContext) -> Response:
     body = await run_in_threadpool(app_of(request).keys.jwks, ctx.tenant.id)
     return json_response(
-        body, media_type="application/jwk-set+json",
+        body,
+        media_type="application/jwk-set+json",
         headers={"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"},
     )
 

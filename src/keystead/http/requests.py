@@ -51,8 +51,9 @@ def tenant_context(request: Request) -> TenantContext | None:
 def decode_params(raw: bytes) -> Params:
     """``application/x-www-form-urlencoded`` data, strictly UTF-8, bounded in count."""
     try:
-        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="strict",
-                          max_num_fields=MAX_PARAMS)
+        pairs = parse_qsl(
+            raw.decode("ascii"), keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS
+        )
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidRequest("malformed parameters") from exc
     params: dict[str, list[str]] = defaultdict(list)

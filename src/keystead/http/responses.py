@@ -9,7 +9,7 @@ import orjson
 from starlette.responses import Response
 
 from keystead.protocols.oauth2 import bearer
-from keystead.protocols.oauth2.errors import InvalidClient, InvalidToken, InsufficientScope, OAuth2Error
+from keystead.protocols.oauth2.errors import InsufficientScope, InvalidClient, InvalidToken, OAuth2Error
 
 log = logging.getLogger("keystead.http")
 
@@ -17,7 +17,10 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def json_response(
-    body: Any, status: int = 200, *, headers: dict[str, str] | None = None,
+    body: Any,
+    status: int = 200,
+    *,
+    headers: dict[str, str] | None = None,
     media_type: str = "application/json",
 ) -> Response:
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=media_type)

@@ -77,9 +77,7 @@ class Authorization:
 
     def start(self, iss: Issuer, params: Params, session: Session | None) -> Outcome:
         try:
-            target = authz.identify_client(
-                params, lambda cid: self._client_metadata(iss.tenant_id, cid)
-            )
+            target = authz.identify_client(params, lambda cid: self._client_metadata(iss.tenant_id, cid))
         except OAuth2Error as exc:
             return ErrorPage(exc)
         try:
@@ -89,8 +87,11 @@ class Authorization:
         except OAuth2Error as exc:
             return ToClient(
                 authz_response.failure(
-                    target.redirect_uri, target.response_mode,
-                    error=exc.to_dict(), state=target.state, issuer=iss.url,
+                    target.redirect_uri,
+                    target.response_mode,
+                    error=exc.to_dict(),
+                    state=target.state,
+                    issuer=iss.url,
                 )
             )
 
@@ -112,16 +113,21 @@ class Authorization:
     def logged_in(self, iss: Issuer, handle: str, session: Session) -> None:
         """Record on the interaction that ``session`` was just authenticated."""
         self._interactions.update_interaction(
-            iss.tenant_id, self._mac(handle),
-            user_id=session.user_id, auth_time=session.auth_time, session_id=session.id,
+            iss.tenant_id,
+            self._mac(handle),
+            user_id=session.user_id,
+            auth_time=session.auth_time,
+            session_id=session.id,
         )
 
     def consent(
         self, iss: Issuer, pending: PendingInteraction, allow: bool, session: Session | None
-    ) -> Outcome:
+    ) -> PendingInteraction | Outcome:
         request = pending.request
         if not allow:
-            self._interactions.complete_interaction(iss.tenant_id, self._mac(pending.handle), now=self._clock())
+            self._interactions.complete_interaction(
+                iss.tenant_id, self._mac(pending.handle), now=self._clock()
+            )
             return self._to_client_error(iss, request, AccessDenied("the end-user denied the request"))
         user_id = pending.record.user_id or (session.user_id if session else None)
         if user_id is None:
@@ -133,13 +139,21 @@ class Authorization:
 
     # decisions
     def _decide(
-        self, iss: Issuer, request: authz.AuthorizationRequest, client_id: str,
-        session: Session | None, hinted: str | None, handle: str | None,
+        self,
+        iss: Issuer,
+        request: authz.AuthorizationRequest,
+        client_id: str,
+        session: Session | None,
+        hinted: str | None,
+        handle: str | None,
     ) -> Outcome:
         client = self._clients.get(iss.tenant_id, client_id)
         authn = _authn_from_session(session)
         steps = prompt.steps_needed(
-            request, authn, now=self._clock(), hinted_subject=hinted,
+            request,
+            authn,
+            now=self._clock(),
+            hinted_subject=hinted,
             consent_on_record=self._consent_on_record(iss, authn, request),
             first_party=client.first_party,
         )
@@ -149,8 +163,12 @@ class Authorization:
         return ToClient(self._issue_code(iss, request, session_user=session))
 
     def _steps(
-        self, iss: Issuer, record: Interaction, request: authz.AuthorizationRequest,
-        client: Client, session: Session | None,
+        self,
+        iss: Issuer,
+        record: Interaction,
+        request: authz.AuthorizationRequest,
+        client: Client,
+        session: Session | None,
     ) -> tuple[str, ...] | ToClient:
         if record.user_id is not None:
             authn: prompt.Authentication | None = prompt.Authentication(
@@ -161,7 +179,9 @@ class Authorization:
         consented = bool(record.request.get("consented"))
         try:
             return prompt.steps_needed(
-                request, authn, now=self._clock(),
+                request,
+                authn,
+                now=self._clock(),
                 hinted_subject=record.request.get("hinted_subject"),
                 consent_on_record=consented or self._consent_on_record(iss, authn, request),
                 first_party=client.first_party or consented,
@@ -170,13 +190,19 @@ class Authorization:
             return self._to_client_error(iss, request, exc)
 
     def _finish(
-        self, iss: Issuer, handle: str, record: Interaction,
-        request: authz.AuthorizationRequest, session: Session | None,
+        self,
+        iss: Issuer,
+        handle: str,
+        record: Interaction,
+        request: authz.AuthorizationRequest,
+        session: Session | None,
     ) -> Outcome:
         if not self._interactions.complete_interaction(iss.tenant_id, self._mac(handle), now=self._clock()):
             return ErrorPage(InvalidRequest("this sign-in request was already used; start again"))
         if record.user_id is not None:
-            login = _Login(record.user_id, record.auth_time or 0.0, record.session_id, (ACR_PASSWORD, ("pwd",)))
+            login = _Login(
+                record.user_id, record.auth_time or 0.0, record.session_id, (ACR_PASSWORD, ("pwd",))
+            )
         elif session is not None:
             login = _Login(session.user_id, session.auth_time, session.id, (session.acr, session.amr))
         else:
@@ -185,28 +211,47 @@ class Authorization:
 
     # helpers
     def _issue_code(
-        self, iss: Issuer, request: authz.AuthorizationRequest, *,
-        session_user: Session | None = None, login: _Login | None = None,
+        self,
+        iss: Issuer,
+        request: authz.AuthorizationRequest,
+        *,
+        session_user: Session | None = None,
+        login: _Login | None = None,
     ) -> authz_response.AuthorizationResponse:
         if login is None:
             assert session_user is not None
-            login = _Login(session_user.user_id, session_user.auth_time, session_user.id,
-                           (session_user.acr, session_user.amr))
+            login = _Login(
+                session_user.user_id,
+                session_user.auth_time,
+                session_user.id,
+                (session_user.acr, session_user.amr),
+            )
         code = new_token()
         now = self._clock()
         acr, amr = login.acr_amr
         self._codes.add_code(
             AuthorizationCode(
-                code_hmac=self._ring.mac(CODE_PURPOSE, code), tenant_id=iss.tenant_id,
-                client_id=request.client_id, user_id=login.user_id,
-                redirect_uri=request.redirect_uri, scopes=request.scopes, nonce=request.nonce,
-                code_challenge=request.code_challenge, session_id=login.session_id,
-                auth_time=login.auth_time, acr=acr, amr=tuple(amr), claims=request.claims,
+                code_hmac=self._ring.mac(CODE_PURPOSE, code),
+                tenant_id=iss.tenant_id,
+                client_id=request.client_id,
+                user_id=login.user_id,
+                redirect_uri=request.redirect_uri,
+                scopes=request.scopes,
+                nonce=request.nonce,
+                code_challenge=request.code_challenge,
+                session_id=login.session_id,
+                auth_time=login.auth_time,
+                acr=acr,
+                amr=tuple(amr),
+                claims=request.claims,
                 expires_at=now + self._code_ttl,
             )
         )
         return authz_response.success(
-            request.redirect_uri, request.response_mode, code=code, state=request.state,
+            request.redirect_uri,
+            request.response_mode,
+            code=code,
+            state=request.state,
             issuer=iss.url,
         )
 
@@ -217,9 +262,12 @@ class Authorization:
         now = self._clock()
         self._interactions.add_interaction(
             Interaction(
-                id_hmac=self._mac(handle), tenant_id=iss.tenant_id, client_id=client.client_id,
+                id_hmac=self._mac(handle),
+                tenant_id=iss.tenant_id,
+                client_id=client.client_id,
                 request={"request": request.to_dict(), "hinted_subject": hinted},
-                created_at=now, expires_at=now + self._interaction_ttl,
+                created_at=now,
+                expires_at=now + self._interaction_ttl,
             )
         )
         return handle
@@ -238,8 +286,12 @@ class Authorization:
             return None
         try:
             verified = jose.verify(
-                request.id_token_hint, self._keys.verify_set(iss.tenant_id), now=self._clock(),
-                issuer=iss.url, audience=request.client_id, check_expiry=False,
+                request.id_token_hint,
+                self._keys.verify_set(iss.tenant_id),
+                now=self._clock(),
+                issuer=iss.url,
+                audience=request.client_id,
+                check_expiry=False,
             )
         except jose.JoseError as exc:
             raise InvalidRequest("id_token_hint is not valid", detail=str(exc)) from exc
@@ -256,17 +308,18 @@ class Authorization:
     def _save_consent(self, iss: Issuer, user_id: str, request: authz.AuthorizationRequest) -> None:
         existing = self._consents.consent_for(iss.tenant_id, user_id, request.client_id)
         scopes = tuple(dict.fromkeys((*(existing.scopes if existing else ()), *request.scopes)))
-        self._consents.save_consent(
-            Consent(iss.tenant_id, user_id, request.client_id, scopes, self._clock())
-        )
+        self._consents.save_consent(Consent(iss.tenant_id, user_id, request.client_id, scopes, self._clock()))
 
     def _to_client_error(
         self, iss: Issuer, request: authz.AuthorizationRequest, exc: OAuth2Error
     ) -> ToClient:
         return ToClient(
             authz_response.failure(
-                request.redirect_uri, request.response_mode, error=exc.to_dict(),
-                state=request.state, issuer=iss.url,
+                request.redirect_uri,
+                request.response_mode,
+                error=exc.to_dict(),
+                state=request.state,
+                issuer=iss.url,
             )
         )
 

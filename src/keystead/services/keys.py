@@ -87,8 +87,7 @@ class KeyManager:
 
     def _load(self, tenant_id: str, now: float) -> TenantKeys:
         stored = [
-            k for k in self._store.keys_for(tenant_id)
-            if k.status == "active" or (k.publish_until or 0) > now
+            k for k in self._store.keys_for(tenant_id) if k.status == "active" or (k.publish_until or 0) > now
         ]
         if not any(k.status == "active" for k in stored):
             self.ensure_keys(tenant_id)
@@ -105,9 +104,7 @@ class KeyManager:
         blob = self._ring.encrypt(
             json.dumps(key.private_jwk()).encode(), context=f"jwk:{tenant_id}:{key.kid}"
         )
-        self._store.add_key(
-            StoredKey(key.kid, tenant_id, key.alg, blob, "active", self._clock())
-        )
+        self._store.add_key(StoredKey(key.kid, tenant_id, key.alg, blob, "active", self._clock()))
 
     def _decrypt(self, stored: StoredKey) -> SigningKey:
         raw = self._ring.decrypt(stored.encrypted_jwk, context=f"jwk:{stored.tenant_id}:{stored.kid}")

@@ -73,7 +73,10 @@ class Logout:
     def _hint(self, iss: Issuer, hint: str) -> tuple[str, str]:
         try:
             verified = jose.verify(
-                hint, self._keys.verify_set(iss.tenant_id), now=self._clock(), issuer=iss.url,
+                hint,
+                self._keys.verify_set(iss.tenant_id),
+                now=self._clock(),
+                issuer=iss.url,
                 check_expiry=False,
             )
         except jose.JoseError as exc:

@@ -29,9 +29,7 @@ class Sessions:
         self._clock = clock
         self._ttl = ttl
 
-    def start(
-        self, tenant_id: str, user_id: str, *, acr: str | None, amr: tuple[str, ...]
-    ) -> NewSession:
+    def start(self, tenant_id: str, user_id: str, *, acr: str | None, amr: tuple[str, ...]) -> NewSession:
         now = self._clock()
         value = new_token()
         session = Session(

@@ -28,8 +28,13 @@ from keystead.types import Clock
 
 class TokenEndpoint:
     def __init__(
-        self, *, clients: Clients, tokens: Tokens, codes: AuthorizationCodeStore,
-        ring: KeyRing, clock: Clock,
+        self,
+        *,
+        clients: Clients,
+        tokens: Tokens,
+        codes: AuthorizationCodeStore,
+        ring: KeyRing,
+        clock: Clock,
     ) -> None:
         self._clients = clients
         self._tokens = tokens
@@ -67,12 +72,22 @@ class TokenEndpoint:
         if self._tokens.user_for(iss.tenant_id, code.user_id) is None:
             raise InvalidGrant("the user is no longer active")
         grant = self._tokens.new_grant(
-            iss, client, code.scopes, id=grant_id, user_id=code.user_id,
-            session_id=code.session_id, auth_time=code.auth_time, acr=code.acr, amr=code.amr,
+            iss,
+            client,
+            code.scopes,
+            id=grant_id,
+            user_id=code.user_id,
+            session_id=code.session_id,
+            auth_time=code.auth_time,
+            acr=code.acr,
+            amr=code.amr,
             claims=code.claims,
         )
         return self._tokens.issue(
-            iss, client, grant, nonce=code.nonce,
+            iss,
+            client,
+            grant,
+            nonce=code.nonce,
             with_refresh="refresh_token" in client.grant_types,
             with_id_token="openid" in code.scopes,
         )
@@ -96,11 +111,17 @@ class TokenEndpoint:
         return self._tokens.issue(iss, client, grant, with_refresh=False, with_id_token=False)
 
     # RFC 7662
-    def introspect(self, iss: Issuer, creds: ClientCredentials, token: str, hint: str | None) -> dict[str, Any]:
+    def introspect(
+        self, iss: Issuer, creds: ClientCredentials, token: str, hint: str | None
+    ) -> dict[str, Any]:
         caller = self._clients.authenticate(iss.tenant_id, creds)
         if caller.client_type != CONFIDENTIAL:
             raise UnauthorizedClient("only confidential clients may introspect")
-        order = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
+        order = (
+            ("refresh_token", "access_token")
+            if hint == "refresh_token"
+            else ("access_token", "refresh_token")
+        )
         for kind in order:
             found = self._introspect_as(iss, caller, token, kind)
             if found is not None:
@@ -120,8 +141,12 @@ class TokenEndpoint:
         if record is None or record.client_id != caller.client_id:
             return None
         return {
-            "active": True, "token_type": "refresh_token", "client_id": record.client_id,
-            "scope": " ".join(record.scopes), "exp": int(record.expires_at), "iss": iss.url,
+            "active": True,
+            "token_type": "refresh_token",
+            "client_id": record.client_id,
+            "scope": " ".join(record.scopes),
+            "exp": int(record.expires_at),
+            "iss": iss.url,
         }
 
     # RFC 7009

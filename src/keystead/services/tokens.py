@@ -85,8 +85,14 @@ class Tokens:
 
     # issuing
     def issue(
-        self, iss: Issuer, client: Client, grant: Grant, *, nonce: str | None = None,
-        with_refresh: bool, with_id_token: bool,
+        self,
+        iss: Issuer,
+        client: Client,
+        grant: Grant,
+        *,
+        nonce: str | None = None,
+        with_refresh: bool,
+        with_id_token: bool,
     ) -> TokenResponse:
         now = self._clock()
         access_token = self._access_token(iss, client, grant, now)
@@ -102,9 +108,7 @@ class Tokens:
             id_token=id_token,
         )
 
-    def new_grant(
-        self, iss: Issuer, client: Client, scopes: tuple[str, ...], **authn: Any
-    ) -> Grant:
+    def new_grant(self, iss: Issuer, client: Client, scopes: tuple[str, ...], **authn: Any) -> Grant:
         grant_id = authn.pop("id", None) or str(uuid.uuid4())
         grant = Grant(
             id=grant_id,
@@ -117,9 +121,7 @@ class Tokens:
         self._grants.add_grant(grant)
         return grant
 
-    def refresh(
-        self, iss: Issuer, client: Client, token: str, scopes: tuple[str, ...]
-    ) -> TokenResponse:
+    def refresh(self, iss: Issuer, client: Client, token: str, scopes: tuple[str, ...]) -> TokenResponse:
         """Rotate a refresh token (OAuth 2.0 Security BCP section 4.14.2)."""
         now = self._clock()
         old_hmac = self._ring.mac(REFRESH_PURPOSE, token)
@@ -138,8 +140,12 @@ class Tokens:
         new_value = new_token()
         new_record = RefreshToken(
             token_hmac=self._ring.mac(REFRESH_PURPOSE, new_value),
-            grant_id=grant.id, tenant_id=iss.tenant_id, client_id=client.client_id,
-            scopes=record.scopes, expires_at=record.expires_at, created_at=now,
+            grant_id=grant.id,
+            tenant_id=iss.tenant_id,
+            client_id=client.client_id,
+            scopes=record.scopes,
+            expires_at=record.expires_at,
+            created_at=now,
         )
         if not self._refresh.rotate_refresh_token(old_hmac, new_record, now=now):
             self._grants.revoke_grant(iss.tenant_id, grant.id, now=now)
@@ -159,8 +165,12 @@ class Tokens:
         now = self._clock()
         try:
             verified = jose.verify(
-                token, self._keys.verify_set(iss.tenant_id), now=now, issuer=iss.url,
-                typ=ACCESS_TOKEN_TYP, skew=0,
+                token,
+                self._keys.verify_set(iss.tenant_id),
+                now=now,
+                issuer=iss.url,
+                typ=ACCESS_TOKEN_TYP,
+                skew=0,
             )
         except jose.JoseError as exc:
             raise InvalidToken("the access token is invalid", detail=str(exc)) from exc
@@ -174,9 +184,7 @@ class Tokens:
 
     def refresh_token_record(self, iss: Issuer, token: str) -> RefreshToken | None:
         """A live refresh token (for introspection and revocation), else ``None``."""
-        record = self._refresh.refresh_token_by_hmac(
-            iss.tenant_id, self._ring.mac(REFRESH_PURPOSE, token)
-        )
+        record = self._refresh.refresh_token_by_hmac(iss.tenant_id, self._ring.mac(REFRESH_PURPOSE, token))
         now = self._clock()
         if record is None or record.used_at is not None or record.expires_at <= now:
             return None
@@ -205,8 +213,13 @@ class Tokens:
         jti = new_token(16)
         exp = int(now) + client.access_token_ttl
         claims: dict[str, Any] = {
-            "iss": iss.url, "sub": grant.user_id or client.client_id, "aud": client.client_id,
-            "client_id": client.client_id, "iat": int(now), "exp": exp, "jti": jti,
+            "iss": iss.url,
+            "sub": grant.user_id or client.client_id,
+            "aud": client.client_id,
+            "client_id": client.client_id,
+            "iat": int(now),
+            "exp": exp,
+            "jti": jti,
             "scope": " ".join(grant.scopes),
         }
         if grant.user_id is not None:
@@ -218,13 +231,22 @@ class Tokens:
         return jose.sign(key, claims, typ=ACCESS_TOKEN_TYP)
 
     def _id_token(
-        self, iss: Issuer, client: Client, grant: Grant, access_token: str,
-        nonce: str | None, now: float,
+        self,
+        iss: Issuer,
+        client: Client,
+        grant: Grant,
+        access_token: str,
+        nonce: str | None,
+        now: float,
     ) -> str:
         key = self._keys.signing_key(iss.tenant_id, client.id_token_alg)
         claims: dict[str, Any] = {
-            "iss": iss.url, "sub": grant.user_id, "aud": client.client_id, "azp": client.client_id,
-            "iat": int(now), "exp": int(now) + client.id_token_ttl,
+            "iss": iss.url,
+            "sub": grant.user_id,
+            "aud": client.client_id,
+            "azp": client.client_id,
+            "iat": int(now),
+            "exp": int(now) + client.id_token_ttl,
             "at_hash": oidc_claims.at_hash(access_token, key.alg),
             **_authn_claims(grant),
         }
@@ -249,9 +271,13 @@ class Tokens:
         value = new_token()
         self._refresh.add_refresh_token(
             RefreshToken(
-                token_hmac=self._ring.mac(REFRESH_PURPOSE, value), grant_id=grant.id,
-                tenant_id=grant.tenant_id, client_id=client.client_id, scopes=grant.scopes,
-                expires_at=now + client.refresh_token_ttl, created_at=now,
+                token_hmac=self._ring.mac(REFRESH_PURPOSE, value),
+                grant_id=grant.id,
+                tenant_id=grant.tenant_id,
+                client_id=client.client_id,
+                scopes=grant.scopes,
+                expires_at=now + client.refresh_token_ttl,
+                created_at=now,
             )
         )
         return value

@@ -9,7 +9,9 @@ from keystead.errors import InvalidInput
 
 _TENANT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _USERNAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,255}$")
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
 
@@ -50,7 +52,11 @@ def redirect_uri(value: str, *, field: str = "redirect_uris") -> str:
     parts = urlsplit(value)
     if not parts.scheme or parts.fragment or len(value) > 2048 or any(c.isspace() for c in value):
         raise InvalidInput(field, f"not an absolute URI without fragment: {value!r}")
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and parts.netloc.split(":")[0] not in LOOPBACK_HOSTS:
+    if (
+        parts.scheme == "http"
+        and parts.hostname not in LOOPBACK_HOSTS
+        and parts.netloc.split(":")[0] not in LOOPBACK_HOSTS
+    ):
         raise InvalidInput(field, f"http is only allowed for loopback redirect URIs: {value!r}")
     if parts.scheme in ("http", "https") and not parts.netloc:
         raise InvalidInput(field, f"missing host: {value!r}")

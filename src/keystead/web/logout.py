@@ -45,13 +45,16 @@ async def end_session(request: Request) -> Response:
             return _done(request, ctx, logout)
         if decision is None:
             cookies: dict[str, str] = {}
-            response = page(
-                request, ctx, "logout.html", action=f"{ctx.base_path}/logout",
+            confirm = page(
+                request,
+                ctx,
+                "logout.html",
+                action=f"{ctx.base_path}/logout",
                 csrf_token=csrf_token(request, ctx, cookies),
                 client_name=logout.client.name if logout.client else None,
                 hidden_fields=logout.hidden_fields(),
             )
-            return apply_cookies(request, ctx, response, cookies)
+            return apply_cookies(request, ctx, confirm, cookies)
         if not csrf_ok(request, ctx, single(params, "csrf_token", max_length=128)):
             return error_page(request, ctx, InvalidRequest("the form expired; go back and try again"), 403)
         if decision == "stay":

@@ -26,6 +26,7 @@ from keystead.protocols.oidc import prompt
 from keystead.services.authorization import ACR_PASSWORD, PendingInteraction
 from keystead.services.login import LoginFailed
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
+from keystead.types import Params
 from keystead.web.render import (
     INTERACTION_COOKIE,
     SESSION_COOKIE,
@@ -61,7 +62,7 @@ async def authorize(request: Request) -> Response:
     return _render_outcome(request, ctx, outcome)
 
 
-async def _authorize_params(request: Request) -> dict[str, list[str]] | object:
+async def _authorize_params(request: Request) -> Params:
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
@@ -83,8 +84,14 @@ def _render_outcome(request: Request, ctx: TenantContext, outcome: Outcome | Pen
     if isinstance(outcome, ToInteraction):
         path = f"{ctx.base_path}/interaction/{outcome.handle}"
         response: Response = RedirectResponse(path, status_code=303)
-        set_cookie(request, response, INTERACTION_COOKIE, outcome.handle, path=path,
-                   max_age=app_of(request).settings.tokens.interaction_ttl)
+        set_cookie(
+            request,
+            response,
+            INTERACTION_COOKIE,
+            outcome.handle,
+            path=path,
+            max_age=app_of(request).settings.tokens.interaction_ttl,
+        )
         return response
     if isinstance(outcome, ToClient):
         return _to_client(request, ctx, outcome)
@@ -105,7 +112,13 @@ async def interaction(request: Request) -> Response:
         return not_found(request)
     handle = request.path_params["handle"]
     if request.cookies.get(INTERACTION_COOKIE) != handle:
-        return error_page(request, ctx, InvalidRequest("this sign-in request belongs to another browser or has expired; start again from the application"))
+        return error_page(
+            request,
+            ctx,
+            InvalidRequest(
+                "this sign-in request belongs to another browser or has expired; start again from the application"
+            ),
+        )
     try:
         if request.method == "POST":
             return await _submit(request, ctx, handle)
@@ -119,8 +132,15 @@ async def interaction(request: Request) -> Response:
         return error_page(request, ctx, ServerError("unexpected error"), 500)
 
 
-def _show(request: Request, ctx: TenantContext, state: PendingInteraction | Outcome, *,
-          error: str | None = None, status: int = 200, login_hint: str | None = None) -> Response:
+def _show(
+    request: Request,
+    ctx: TenantContext,
+    state: PendingInteraction | Outcome,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    login_hint: str | None = None,
+) -> Response:
     if not isinstance(state, PendingInteraction):
         return _render_outcome(request, ctx, state)
     cookies: dict[str, str] = {}
@@ -128,17 +148,31 @@ def _show(request: Request, ctx: TenantContext, state: PendingInteraction | Outc
     action = f"{ctx.base_path}/interaction/{quote(state.handle)}"
     if state.step == prompt.LOGIN:
         response = page(
-            request, ctx, "login.html", status, action=action, csrf_token=token,
+            request,
+            ctx,
+            "login.html",
+            status,
+            action=action,
+            csrf_token=token,
             login_hint=login_hint if login_hint is not None else (state.request.login_hint or ""),
-            error=error, client_name=state.client.name,
+            error=error,
+            client_name=state.client.name,
         )
     else:
         response = page(
-            request, ctx, "consent.html", status, action=action, csrf_token=token,
-            client_name=state.client.name, client_uri=state.client.client_uri,
+            request,
+            ctx,
+            "consent.html",
+            status,
+            action=action,
+            csrf_token=token,
+            client_name=state.client.name,
+            client_uri=state.client.client_uri,
             user_display=_user_display(request, ctx, state),
-            scopes=[{"name": s, "description": oidc_claims.SCOPE_DESCRIPTIONS.get(s, s)}
-                    for s in state.request.scopes],
+            scopes=[
+                {"name": s, "description": oidc_claims.SCOPE_DESCRIPTIONS.get(s, s)}
+                for s in state.request.scopes
+            ],
         )
     response.headers["Cache-Control"] = "no-store"
     return apply_cookies(request, ctx, response, cookies)
@@ -151,8 +185,9 @@ def _user_display(request: Request, ctx: TenantContext, state: PendingInteractio
     return f"{user.name} ({user.username})" if user.name else user.username
 
 
-async def _with_user(request: Request, ctx: TenantContext, state: PendingInteraction | Outcome,
-                     session: Session | None) -> PendingInteraction | Outcome:
+async def _with_user(
+    request: Request, ctx: TenantContext, state: PendingInteraction | Outcome, session: Session | None
+) -> PendingInteraction | Outcome:
     """Attach the signed-in user to a consent step, for the page to name them."""
     if not isinstance(state, PendingInteraction) or state.user is not None:
         return state
@@ -169,7 +204,12 @@ async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response
         raise InvalidRequest("the form must be application/x-www-form-urlencoded")
     form = decode_params(await request.body())
     if not csrf_ok(request, ctx, single(form, "csrf_token", max_length=128)):
-        return error_page(request, ctx, InvalidRequest("the form expired or was not sent from this site; go back and try again"), 403)
+        return error_page(
+            request,
+            ctx,
+            InvalidRequest("the form expired or was not sent from this site; go back and try again"),
+            403,
+        )
     app = app_of(request)
     session = await _session(request, ctx)
     state = await run_in_threadpool(app.authorization.pending, ctx.issuer, handle, session)
@@ -180,22 +220,34 @@ async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response
     decision = single(form, "decision", max_length=16)
     if decision not in ("allow", "deny"):
         raise InvalidRequest("choose allow or deny")
-    outcome = await run_in_threadpool(app.authorization.consent, ctx.issuer, state, decision == "allow", session)
+    outcome = await run_in_threadpool(
+        app.authorization.consent, ctx.issuer, state, decision == "allow", session
+    )
     return _show(request, ctx, await _with_user(request, ctx, outcome, session))
 
 
-async def _submit_login(request: Request, ctx: TenantContext, state: PendingInteraction,
-                        form: dict[str, list[str]] | object) -> Response:
+async def _submit_login(
+    request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
+) -> Response:
     app = app_of(request)
-    username = single(form, "username", max_length=320) or ""  # type: ignore[arg-type]
-    password = single(form, "password", max_length=1024) or ""  # type: ignore[arg-type]
+    username = single(form, "username", max_length=320) or ""
+    password = single(form, "password", max_length=1024) or ""
     try:
-        user = await run_in_threadpool(app.login.authenticate, ctx.tenant.id, username, password, client_ip(request))
+        user = await run_in_threadpool(
+            app.login.authenticate, ctx.tenant.id, username, password, client_ip(request)
+        )
     except LoginFailed as failed:
         message = GENERIC_LOGIN_ERROR
         if failed.retry_after:
             message = f"Too many attempts. Try again in {failed.retry_after} seconds."
-        response = _show(request, ctx, state, error=message, status=400 if not failed.retry_after else 429, login_hint=username)
+        response = _show(
+            request,
+            ctx,
+            state,
+            error=message,
+            status=400 if not failed.retry_after else 429,
+            login_hint=username,
+        )
         if failed.retry_after:
             response.headers["Retry-After"] = str(failed.retry_after)
         return response
@@ -205,6 +257,12 @@ async def _submit_login(request: Request, ctx: TenantContext, state: PendingInte
     if isinstance(next_state, PendingInteraction):
         next_state = replace(next_state, user=user)
     response = _show(request, ctx, next_state)
-    set_cookie(request, response, SESSION_COOKIE, new.cookie_value, path=ctx.base_path or "/",
-               max_age=app.settings.tokens.session_ttl)
+    set_cookie(
+        request,
+        response,
+        SESSION_COOKIE,
+        new.cookie_value,
+        path=ctx.base_path or "/",
+        max_age=app.settings.tokens.session_ttl,
+    )
     return response

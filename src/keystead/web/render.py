@@ -49,9 +49,13 @@ def page(
 
 def error_page(request: Request, ctx: TenantContext, exc: OAuth2Error, status: int = 400) -> HTMLResponse:
     return page(
-        request, ctx, "error.html", status,
+        request,
+        ctx,
+        "error.html",
+        status,
         title=ERROR_TITLES.get(exc.error, "We could not complete this request"),
-        error=exc.error, description=exc.description or "The request could not be processed.",
+        error=exc.error,
+        description=exc.description or "The request could not be processed.",
         status_code=status,
     )
 
@@ -61,12 +65,22 @@ def secure_cookies(request: Request) -> bool:
 
 
 def set_cookie(
-    request: Request, response: Response, name: str, value: str, *, path: str,
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    path: str,
     max_age: int | None = None,
 ) -> None:
     response.set_cookie(
-        name, value, max_age=max_age, path=path or "/", httponly=True,
-        secure=secure_cookies(request), samesite="lax",
+        name,
+        value,
+        max_age=max_age,
+        path=path or "/",
+        httponly=True,
+        secure=secure_cookies(request),
+        samesite="lax",
     )
 
 
@@ -87,7 +101,9 @@ def csrf_ok(request: Request, ctx: TenantContext, submitted: str | None) -> bool
     return hmac.compare_digest(expected, submitted)
 
 
-def apply_cookies(request: Request, ctx: TenantContext, response: Response, cookies: dict[str, str]) -> Response:
+def apply_cookies(
+    request: Request, ctx: TenantContext, response: Response, cookies: dict[str, str]
+) -> Response:
     for name, value in cookies.items():
         set_cookie(request, response, name, value, path=ctx.base_path or "/")
     return response

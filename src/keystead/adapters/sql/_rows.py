@@ -8,12 +8,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_TUPLE_FIELDS = frozenset(
-    {"redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "amr"}
-)
+_TUPLE_FIELDS = frozenset({"redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "amr"})
 
 
-def to_record(cls: type[T], row: Mapping[str, Any]) -> T:
+def to_record(cls: type[T], row: Mapping[Any, Any]) -> T:
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     values = {k: (tuple(v) if k in _TUPLE_FIELDS else v) for k, v in row.items() if k in names}
     return cls(**values)
@@ -21,8 +19,7 @@ def to_record(cls: type[T], row: Mapping[str, Any]) -> T:
 
 def to_row(record: Any) -> dict[str, Any]:
     return {
-        f.name: (list(v) if isinstance(v := getattr(record, f.name), tuple) else v)
-        for f in fields(record)
+        f.name: (list(v) if isinstance(v := getattr(record, f.name), tuple) else v) for f in fields(record)
     }
 
 

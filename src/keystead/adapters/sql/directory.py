@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy import Engine, Table, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from keystead.adapters.sql import tables as t
 from keystead.adapters.sql._rows import to_record, to_row, to_values
 from keystead.errors import Conflict
 from keystead.ports.records import Client, Tenant, User
+
+R = TypeVar("R")
 
 
 def normalize(value: str) -> str:
@@ -87,9 +89,7 @@ class DirectoryTables:
     def delete_user(self, tenant_id: str, user_id: str) -> bool:
         with self.engine.begin() as conn:
             for table in (t.sessions, t.consents, t.grants):
-                conn.execute(
-                    delete(table).where(table.c.tenant_id == tenant_id, table.c.user_id == user_id)
-                )
+                conn.execute(delete(table).where(table.c.tenant_id == tenant_id, table.c.user_id == user_id))
             stmt = delete(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
             return conn.execute(stmt).rowcount == 1
 
@@ -115,21 +115,19 @@ class DirectoryTables:
             return [to_record(Client, r) for r in rows]
 
     def update_client(self, tenant_id: str, client_id: str, **fields: Any) -> bool:
-        stmt = update(t.clients).where(
-            t.clients.c.tenant_id == tenant_id, t.clients.c.client_id == client_id
-        )
+        stmt = update(t.clients).where(t.clients.c.tenant_id == tenant_id, t.clients.c.client_id == client_id)
         with self.engine.begin() as conn:
             return conn.execute(stmt.values(**to_values(fields))).rowcount == 1
 
     # helpers
-    def _insert(self, table: t.Table, row: dict[str, Any], conflict: str) -> None:
+    def _insert(self, table: Table, row: dict[str, Any], conflict: str) -> None:
         try:
             with self.engine.begin() as conn:
                 conn.execute(table.insert().values(**row))
         except IntegrityError as exc:
             raise Conflict(conflict) from exc
 
-    def _one(self, cls: type[Any], query: Any) -> Any:
+    def _one(self, cls: type[R], query: Any) -> R | None:
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return to_record(cls, row) if row is not None else None

@@ -16,9 +16,7 @@ _HERE = Path(__file__).parent
 def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo=echo)
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
-    )
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo)
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Engine, select, update
 
 from keystead.adapters.sql import tables as t
@@ -24,9 +22,7 @@ class GrantTables:
         with self.engine.begin() as conn:
             conn.execute(t.authorization_codes.insert().values(**to_row(code)))
 
-    def consume_code(
-        self, code_hmac: str, *, now: float, grant_id: str
-    ) -> AuthorizationCode | None:
+    def consume_code(self, code_hmac: str, *, now: float, grant_id: str) -> AuthorizationCode | None:
         codes = t.authorization_codes
         with self.engine.begin() as conn:
             stmt = (
@@ -97,11 +93,7 @@ class GrantTables:
     def rotate_refresh_token(self, old_hmac: str, new: RefreshToken, *, now: float) -> bool:
         rt = t.refresh_tokens
         with self.engine.begin() as conn:
-            stmt = (
-                update(rt)
-                .where(rt.c.token_hmac == old_hmac, rt.c.used_at.is_(None))
-                .values(used_at=now)
-            )
+            stmt = update(rt).where(rt.c.token_hmac == old_hmac, rt.c.used_at.is_(None)).values(used_at=now)
             if conn.execute(stmt).rowcount != 1:
                 return False
             conn.execute(rt.insert().values(**to_row(new)))
@@ -112,9 +104,7 @@ class GrantTables:
         with self.engine.begin() as conn:
             conn.execute(t.access_tokens.insert().values(**to_row(record)))
 
-    def access_token_state(
-        self, tenant_id: str, jti: str
-    ) -> tuple[AccessTokenRecord, Grant | None] | None:
+    def access_token_state(self, tenant_id: str, jti: str) -> tuple[AccessTokenRecord, Grant | None] | None:
         at, g = t.access_tokens, t.grants
         query = (
             select(at, g.c.id.label("g_id"), g.c.revoked_at.label("g_revoked_at"))
@@ -140,4 +130,3 @@ class GrantTables:
         )
         with self.engine.begin() as conn:
             conn.execute(stmt)
-

@@ -36,8 +36,6 @@ class KeyTables:
 
     def prune_keys(self, tenant_id: str, *, now: float) -> int:
         k = t.signing_keys
-        stmt = delete(k).where(
-            k.c.tenant_id == tenant_id, k.c.status == "retired", k.c.publish_until < now
-        )
+        stmt = delete(k).where(k.c.tenant_id == tenant_id, k.c.status == "retired", k.c.publish_until < now)
         with self.engine.begin() as conn:
             return int(conn.execute(stmt).rowcount)

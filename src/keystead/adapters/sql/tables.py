@@ -28,7 +28,8 @@ metadata = MetaData(
 )
 
 tenants = Table(
-    "tenants", metadata,
+    "tenants",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("name", String(63), nullable=False, unique=True),
     Column("display_name", String(200), nullable=False),
@@ -40,7 +41,8 @@ tenants = Table(
 )
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("username", String(255), nullable=False),
@@ -64,7 +66,8 @@ users = Table(
 )
 
 clients = Table(
-    "clients", metadata,
+    "clients",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("client_id", String(255), nullable=False),
@@ -87,7 +90,8 @@ clients = Table(
 )
 
 signing_keys = Table(
-    "signing_keys", metadata,
+    "signing_keys",
+    metadata,
     Column("kid", String(128), primary_key=True),
     Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("alg", String(8), nullable=False),
@@ -99,7 +103,8 @@ signing_keys = Table(
 )
 
 grants = Table(
-    "grants", metadata,
+    "grants",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(36), nullable=False),
     Column("client_id", String(255), nullable=False),
@@ -116,7 +121,8 @@ grants = Table(
 )
 
 authorization_codes = Table(
-    "authorization_codes", metadata,
+    "authorization_codes",
+    metadata,
     Column("code_hmac", String(64), primary_key=True),
     Column("tenant_id", String(36), nullable=False),
     Column("client_id", String(255), nullable=False),
@@ -136,7 +142,8 @@ authorization_codes = Table(
 )
 
 refresh_tokens = Table(
-    "refresh_tokens", metadata,
+    "refresh_tokens",
+    metadata,
     Column("token_hmac", String(64), primary_key=True),
     Column("grant_id", String(36), nullable=False),
     Column("tenant_id", String(36), nullable=False),
@@ -149,7 +156,8 @@ refresh_tokens = Table(
 )
 
 access_tokens = Table(
-    "access_tokens", metadata,
+    "access_tokens",
+    metadata,
     Column("jti", String(64), primary_key=True),
     Column("tenant_id", String(36), nullable=False),
     Column("client_id", String(255), nullable=False),
@@ -160,7 +168,8 @@ access_tokens = Table(
 )
 
 sessions = Table(
-    "sessions", metadata,
+    "sessions",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(36), nullable=False),
     Column("user_id", String(36), nullable=False),
@@ -175,7 +184,8 @@ sessions = Table(
 )
 
 interactions = Table(
-    "interactions", metadata,
+    "interactions",
+    metadata,
     Column("id_hmac", String(64), primary_key=True),
     Column("tenant_id", String(36), nullable=False),
     Column("client_id", String(255), nullable=False),
@@ -189,7 +199,8 @@ interactions = Table(
 )
 
 consents = Table(
-    "consents", metadata,
+    "consents",
+    metadata,
     Column("tenant_id", String(36), primary_key=True),
     Column("user_id", String(36), primary_key=True),
     Column("client_id", String(255), primary_key=True),

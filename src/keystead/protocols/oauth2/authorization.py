@@ -62,7 +62,8 @@ class AuthorizationRequest:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuthorizationRequest:
         tuples = ("scopes", "prompt", "acr_values", "ui_locales")
-        return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items()})
+        values: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in data.items()}
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +188,7 @@ def _check_claims(raw: str | None) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidRequest("claims must be a JSON object") from exc
     if not isinstance(claims, dict) or any(
-        k not in ("userinfo", "id_token") or not isinstance(v, dict | None)
-        for k, v in claims.items()
+        k not in ("userinfo", "id_token") or not isinstance(v, dict | None) for k, v in claims.items()
     ):
         raise InvalidRequest("claims must be a JSON object of userinfo and id_token members")
     return claims

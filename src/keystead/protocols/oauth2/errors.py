@@ -131,10 +131,27 @@ class RegistrationNotSupported(OAuth2Error):
 ERROR_CLASSES: dict[str, type[OAuth2Error]] = {
     cls.error: cls
     for cls in (
-        InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient, UnsupportedGrantType,
-        UnsupportedResponseType, InvalidScope, AccessDenied, ServerError, TemporarilyUnavailable,
-        InvalidToken, InsufficientScope, UnsupportedTokenType, InteractionRequired, LoginRequired,
-        AccountSelectionRequired, ConsentRequired, InvalidRequestUri, InvalidRequestObject,
-        RequestNotSupported, RequestUriNotSupported, RegistrationNotSupported,
+        InvalidRequest,
+        InvalidClient,
+        InvalidGrant,
+        UnauthorizedClient,
+        UnsupportedGrantType,
+        UnsupportedResponseType,
+        InvalidScope,
+        AccessDenied,
+        ServerError,
+        TemporarilyUnavailable,
+        InvalidToken,
+        InsufficientScope,
+        UnsupportedTokenType,
+        InteractionRequired,
+        LoginRequired,
+        AccountSelectionRequired,
+        ConsentRequired,
+        InvalidRequestUri,
+        InvalidRequestObject,
+        RequestNotSupported,
+        RequestUriNotSupported,
+        RegistrationNotSupported,
     )
 }

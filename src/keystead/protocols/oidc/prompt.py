@@ -62,9 +62,7 @@ def _needs_login(
     return hinted_subject is not None and hinted_subject != authn.subject
 
 
-def _needs_consent(
-    request: AuthorizationRequest, *, consent_on_record: bool, first_party: bool
-) -> bool:
+def _needs_consent(request: AuthorizationRequest, *, consent_on_record: bool, first_party: bool) -> bool:
     if first_party:
         return False
     return "consent" in request.prompt or not consent_on_record
