@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole suite, as `make test` and CI run it: lint, types, layer contracts, then the tests on
+# SQLite (unit, integration, conformance with real relying parties, Chromium end to end), then
+# the integration tier again on a throwaway PostgreSQL server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+export PYTHONDONTWRITEBYTECODE=1
+mkdir -p test-artifacts
+
+echo "== lint and types"
+$BIN/ruff check src tests bench
+$BIN/ruff format --check src tests bench
+$BIN/lint-imports
+$BIN/mypy
+
+echo "== peers: Chromium and Node relying parties"
+KEYSTEAD_CHROMIUM="$(bash scripts/chromium.sh)"
+export KEYSTEAD_CHROMIUM
+bash scripts/node-peers.sh
+
+echo "== tests on SQLite"
+$BIN/pytest -n 2 -q -p no:cacheprovider tests
+
+echo "== tests on PostgreSQL"
+KEYSTEAD_TEST_DATABASE=postgres bash scripts/with-services.sh \
+  $BIN/pytest -n 2 -q -p no:cacheprovider tests/integration
