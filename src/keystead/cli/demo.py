@@ -14,7 +14,6 @@ from keystead.wiring import Keystead
 TENANT = "demo"
 ADMIN = "admin"
 CLIENT_ID = "demo-app"
-REDIRECT_URI = "http://127.0.0.1:8000/t/demo/.well-known/openid-configuration"
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,10 @@ def ensure_demo(k: Keystead, state_dir: Path) -> DemoInfo:
         else:
             k.users.set_password(tenant.id, user.id, saved["admin_password"])
     issuer = k.tenants.issuer(tenant)
-    redirect_uri = f"{issuer}/.well-known/openid-configuration"
+    redirect_uri = f"{issuer}/dev/callback"
     client = k.storage.client_by_client_id(tenant.id, CLIENT_ID)
+    if client is not None and redirect_uri not in client.redirect_uris:
+        k.storage.update_client(tenant.id, CLIENT_ID, redirect_uris=[redirect_uri])
     if client is None:
         created = k.clients.create(
             tenant.id,

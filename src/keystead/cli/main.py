@@ -66,6 +66,7 @@ def serve(
 
     settings = load_settings()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     application = create_app(settings=settings)
     uvicorn.run(
         application,

@@ -22,8 +22,10 @@ from keystead.web.render import STATIC
 from keystead.wiring import Keystead, build
 
 
-def tenant_routes() -> list[Route]:
+def tenant_routes(*, dev: bool = False) -> list[Route]:
+    dev_routes = [Route("/dev/callback", logout_pages.dev_callback, methods=["GET"])] if dev else []
     return [
+        *dev_routes,
         Route("/.well-known/openid-configuration", oidc.discovery, methods=["GET"]),
         Route("/.well-known/oauth-authorization-server", oidc.discovery, methods=["GET"]),
         Route("/jwks", oidc.jwks, methods=["GET"]),
@@ -60,7 +62,7 @@ def create_app(keystead: Keystead | None = None, settings: Settings | None = Non
         routes=[
             Route("/healthz", health, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
-            Mount("/t/{tenant}", routes=tenant_routes()),
+            Mount("/t/{tenant}", routes=tenant_routes(dev=cfg.is_dev)),
         ],
         middleware=[
             Middleware(AccessLog),

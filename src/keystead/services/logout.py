@@ -62,12 +62,15 @@ class Logout:
         client_id = client_id or audience
         client = self._clients.find(iss.tenant_id, client_id) if client_id else None
         if client_id and client is None:
-            raise InvalidRequest("unknown client_id")
+            raise InvalidRequest("The application that sent you here is not registered (unknown client_id).")
         if redirect_uri is not None:
             if client is None:
                 raise InvalidRequest("post_logout_redirect_uri needs id_token_hint or client_id")
             if redirect_uri not in client.post_logout_redirect_uris:
-                raise InvalidRequest("post_logout_redirect_uri is not registered for this client")
+                raise InvalidRequest(
+                    "The application asked to return to an address it has not registered "
+                    "(post_logout_redirect_uri)."
+                )
         return LogoutRequest(client, redirect_uri, state, subject)
 
     def _hint(self, iss: Issuer, hint: str) -> tuple[str, str]:
@@ -77,6 +80,7 @@ class Logout:
                 self._keys.verify_set(iss.tenant_id),
                 now=self._clock(),
                 issuer=iss.url,
+                typ="jwt",  # an ID token, not an access token (at+jwt)
                 check_expiry=False,
             )
         except jose.JoseError as exc:

@@ -92,3 +92,16 @@ def _contrast(color: str) -> str:
     r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
     return "#111827" if luminance > 0.6 else "#ffffff"
+
+
+async def dev_callback(request: Request) -> Response:
+    """Dev mode only: a redirect URI for the demo client that shows what came back."""
+    ctx = tenant_context(request)
+    if ctx is None:
+        return not_found(request)
+    params = request.query_params
+    return page(
+        request, ctx, "dev_callback.html", code=params.get("code", ""),
+        error=params.get("error"), error_description=params.get("error_description"),
+        token_endpoint=f"{ctx.issuer.url}/token", redirect_uri=f"{ctx.issuer.url}/dev/callback",
+    )

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from keystead.http.requests import (
     TenantContext,
@@ -35,6 +35,7 @@ from keystead.web.render import (
     csrf_token,
     error_page,
     page,
+    render_unbranded,
     set_cookie,
 )
 
@@ -43,7 +44,15 @@ GENERIC_LOGIN_ERROR = "The username or password is incorrect."
 
 
 def not_found(request: Request) -> Response:
-    return HTMLResponse("<!doctype html><title>Not found</title><h1>Not found</h1>", 404)
+    """A styled 404 for an unknown or disabled tenant (there is no tenant to brand it with)."""
+    return render_unbranded(
+        "error.html",
+        404,
+        title="Page not found",
+        error="not_found",
+        status_code=404,
+        description="There is nothing at this address. Check the link you followed.",
+    )
 
 
 async def authorize(request: Request) -> Response:
@@ -75,7 +84,12 @@ async def _session(request: Request, ctx: TenantContext) -> Session | None:
     value = request.cookies.get(SESSION_COOKIE)
     if not value:
         return None
-    return await run_in_threadpool(app_of(request).sessions.current, ctx.tenant.id, value)
+    session = await run_in_threadpool(app_of(request).sessions.current, ctx.tenant.id, value)
+    if session is None:
+        return None
+    # A disabled or deleted user's SSO session does not sign anyone in.
+    user = await run_in_threadpool(app_of(request).tokens.user_for, ctx.tenant.id, session.user_id)
+    return session if user is not None else None
 
 
 def _render_outcome(request: Request, ctx: TenantContext, outcome: Outcome | PendingInteraction) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -45,6 +46,21 @@ def page(
     html = _env.get_template(template).render(**base, **context)
     response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
     return response
+
+
+_PRODUCT = SimpleNamespace(name="keystead", display_name="Keystead", logo_url=None)
+
+
+def render_unbranded(template: str, status: int, **context: Any) -> HTMLResponse:
+    """A page outside any tenant, in Keystead's own colours."""
+    html = _env.get_template(template).render(
+        tenant=_PRODUCT,
+        static_url="/static",
+        branding_css_url="/static/keystead.css",
+        ui_locale="en",
+        **context,
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def error_page(request: Request, ctx: TenantContext, exc: OAuth2Error, status: int = 400) -> HTMLResponse:

@@ -81,10 +81,15 @@ def identify_client(params: Params, lookup: ClientLookup) -> RedirectTarget:
     client_id = required(params, "client_id", max_length=255)
     client = lookup(client_id)
     if client is None:
-        raise InvalidRequest("unknown client_id", detail=f"client_id={client_id!r}")
+        raise InvalidRequest(
+            "The application that sent you here is not registered (unknown client_id).",
+            detail=f"client_id={client_id!r}",
+        )
     redirect_uri = required(params, "redirect_uri", max_length=2048)
     if redirect_uri not in client.redirect_uris:
-        raise InvalidRequest("redirect_uri is not registered for this client")
+        raise InvalidRequest(
+            "The application asked to return to an address it has not registered (redirect_uri)."
+        )
     return RedirectTarget(
         client=client,
         redirect_uri=redirect_uri,
@@ -96,6 +101,7 @@ def identify_client(params: Params, lookup: ClientLookup) -> RedirectTarget:
 def validate_request(params: Params, target: RedirectTarget) -> AuthorizationRequest:
     """The ordered checks after the redirect URI is trusted; errors go back to the client."""
     client = target.client
+    single(params, "state", max_length=2048)  # a repeated or overlong state is an error
     _check_no_request_object(params)
     response_type = _check_response_type(params, client)
     response_mode = _check_response_mode(params)
