@@ -109,10 +109,27 @@ conf_quote() { printf "'%s'" "${1//\'/\'\'}"; }
 
 pg_running() { as_pg "$BINDIR/pg_ctl" status -D "$DIR/data" >/dev/null 2>&1; }
 
+pg_accepting() {
+    [[ -n $(current_port) ]] &&
+        as_pg "$BINDIR/pg_isready" -q -h "$DIR/sock" -p "$(current_port)" -U "$SUPERUSER" -d postgres -t 2
+}
+
+# For a server that pg_ctl reports as running: wait (<= ~15 s) until it accepts connections or is
+# gone (a killed postmaster can linger as a zombie). Prints ready, down or stuck.
+settle() {
+    local _
+    for _ in $(seq 1 150); do
+        pg_running || { echo down; return; }
+        pg_accepting && { echo ready; return; }
+        sleep 0.1
+    done
+    echo stuck
+}
+
 current_port() { sed -n "s/^port = \([0-9]*\)$/\1/p" "$DIR/data/keystead-port.conf" 2>/dev/null; }
 
 psql_admin() {
-    as_pg "$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$DIR/sock" -p "$(current_port)" -U "$SUPERUSER" -d postgres "$@"
+    as_pg "$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$DIR/sock" -p "$(current_port)" -U "$SUPERUSER" -d postgres
 }
 
 write_url() {
@@ -125,7 +142,7 @@ write_url() {
 
 init_cluster() {
     log "initdb in $DIR/data ($BINDIR)"
-    rm -rf "$DIR/data" "$DIR/sock" "$DIR/$READY" "$DIR/url"
+    rm -rf "${DIR:?}/data" "${DIR:?}/sock" "${DIR:?}/$READY" "${DIR:?}/url"
     as_pg mkdir -m 0700 "$DIR/sock"
     if ! as_pg "$BINDIR/initdb" -D "$DIR/data" -U "$SUPERUSER" -E UTF8 --locale=C -A trust -N \
         >"$DIR/initdb.log" 2>&1; then
@@ -158,7 +175,8 @@ start_server() {
         printf 'port = %s\n' "$port" | as_pg tee "$DIR/data/keystead-port.conf" >/dev/null
         as_pg truncate -s 0 "$DIR/postgres.log"
         log "starting PostgreSQL on 127.0.0.1:$port"
-        if as_pg "$BINDIR/pg_ctl" start -D "$DIR/data" -l "$DIR/postgres.log" -w -t 60 -s >&2; then
+        # 9>&-: the postmaster must not inherit (and so hold forever) our lock fd.
+        if as_pg "$BINDIR/pg_ctl" start -D "$DIR/data" -l "$DIR/postgres.log" -w -t 60 -s >&2 9>&-; then
             return 0
         fi
         if grep -qiE 'could not bind|already in use' "$DIR/postgres.log" 2>/dev/null; then
@@ -183,7 +201,8 @@ EOF
 cmd_start() {
     ensure_bindir
     ensure_pg_user
-    if [[ -d $DIR && ! -e $DIR/$MARKER ]] && [[ -n $(ls -A -- "$DIR") ]]; then
+    # (List first, then look for the marker: a concurrent start creates the marker before anything else.)
+    if [[ -d $DIR ]] && [[ -n $(ls -A -- "$DIR") ]] && [[ ! -e $DIR/$MARKER ]]; then
         die "refusing to use $DIR: it is not empty and was not created by $0 (use an empty or new directory)"
     fi
     mkdir -p "$DIR"
@@ -201,9 +220,19 @@ cmd_start() {
     ((${#DIR} + 24 <= 107)) || die "DIR path too long for a unix socket (${#DIR} chars): $DIR"
 
     if [[ -e $DIR/$READY ]] && pg_running; then
-        [[ -s $DIR/url ]] || write_url
-        log "already running: $(cat "$DIR/url")"
-        return 0
+        case $(settle) in
+            ready)
+                [[ -s $DIR/url ]] || write_url
+                log "already running: $(cat "$DIR/url")"
+                return 0
+                ;;
+            stuck)
+                log "server in $DIR runs but does not answer; stopping it"
+                as_pg "$BINDIR/pg_ctl" stop -D "$DIR/data" -m immediate -w -t 30 -s >&2 ||
+                    die "cannot stop the unresponsive server in $DIR; kill it (pid in $DIR/data/postmaster.pid)"
+                ;;
+            down) log "server in $DIR is gone; restarting it" ;;
+        esac
     fi
     if [[ ! -e $DIR/$READY || ! -s $DIR/data/PG_VERSION ]]; then
         # Fresh DIR, or an earlier start died half-way: start over.
@@ -230,7 +259,8 @@ cmd_stop() {
     if [[ -s $DIR/data/postmaster.pid ]]; then
         BINDIR=$(find_bindir) || true
         if [[ -n $BINDIR ]]; then
-            if pg_running; then
+            # settle: a killed postmaster lingering as a zombie counts as stopped once reaped.
+            if pg_running && [[ $(settle) != down ]]; then
                 log "stopping PostgreSQL in $DIR"
                 as_pg "$BINDIR/pg_ctl" stop -D "$DIR/data" -m immediate -w -t 60 -s >&2 ||
                     die "pg_ctl stop failed for $DIR/data"
@@ -241,6 +271,7 @@ cmd_stop() {
             if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
                 log "pg_ctl not found; sending SIGQUIT to postmaster $pid"
                 kill -QUIT "$pid"
+                local _
                 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
             fi
         fi
