@@ -58,7 +58,7 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
     t = settings.tokens
     passwords = Passwords(settings.passwords)
     keys = KeyManager(storage, ring, clock, t.max_token_ttl + t.clock_skew)
-    clients = Clients(storage, ring, clock, t.max_token_ttl)
+    clients = Clients(storage, ring, clock, t.max_token_ttl, ensure_key=keys.ensure_keys)
     tokens = Tokens(
         grants=storage,
         refresh_tokens=storage,

@@ -61,6 +61,8 @@ def create_app(keystead: Keystead | None = None, settings: Settings | None = Non
     app = Starlette(
         routes=[
             Route("/healthz", health, methods=["GET"]),
+            # RFC 8414 section 3.1: for an issuer with a path, the well-known part goes before it
+            Route("/.well-known/oauth-authorization-server/t/{tenant}", oidc.discovery, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Mount("/t/{tenant}", routes=tenant_routes(dev=cfg.is_dev)),
         ],

@@ -84,8 +84,9 @@ class BodyLimit:
             )
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(BaseException):
+    """Not an ``Exception``: endpoints' catch-all ``except Exception`` (which turns errors into
+    ``server_error``) must not swallow it before :class:`BodyLimit` answers 413."""
 
 
 class CustomDomains:

@@ -32,6 +32,8 @@ def oauth_error(exc: OAuth2Error, *, bearer_realm: bool = False) -> Response:
     headers = dict(NO_STORE)
     if isinstance(exc, InvalidClient):
         headers["WWW-Authenticate"] = 'Basic realm="keystead"'
-    if bearer_realm and isinstance(exc, InvalidToken | InsufficientScope):
+    if bearer_realm and isinstance(exc, bearer.MissingToken):
+        headers["WWW-Authenticate"] = bearer.challenge()
+    elif bearer_realm and isinstance(exc, InvalidToken | InsufficientScope):
         headers["WWW-Authenticate"] = bearer.challenge(exc.error, exc.description)
     return json_response(exc.to_dict(), exc.status_code, headers=headers)

@@ -291,6 +291,7 @@ class Authorization:
                 now=self._clock(),
                 issuer=iss.url,
                 audience=request.client_id,
+                typ="jwt",  # an ID token, not an access token (at+jwt)
                 check_expiry=False,
             )
         except jose.JoseError as exc:

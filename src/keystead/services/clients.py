@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from keystead.errors import InvalidInput, NotFound
@@ -34,7 +34,15 @@ class NewClient:
 
 
 class Clients:
-    def __init__(self, store: ClientStore, ring: KeyRing, clock: Clock, max_ttl: int) -> None:
+    def __init__(
+        self,
+        store: ClientStore,
+        ring: KeyRing,
+        clock: Clock,
+        max_ttl: int,
+        ensure_key: Callable[[str, tuple[str, ...]], None] = lambda _t, _a: None,
+    ) -> None:
+        self._ensure_key = ensure_key
         self._store = store
         self._ring = ring
         self._clock = clock
@@ -88,6 +96,7 @@ class Clients:
             client_uri=client_uri,
             created_at=self._clock(),
         )
+        self._ensure_key(tenant_id, (id_token_alg,))
         self._store.add_client(client)
         return NewClient(client, secret)
 

@@ -17,12 +17,13 @@ from joserfc.jwk import KeySet
 
 from keystead.ports.records import StoredKey
 from keystead.ports.stores import KeyStore
-from keystead.protocols.jose import SUPPORTED_ALGS, SigningKey, generate, public_jwks
+from keystead.protocols.jose import SigningKey, generate, public_jwks
 from keystead.protocols.jose.keys import keyset
 from keystead.services.secrets import KeyRing
 from keystead.types import Clock
 
 CACHE_SECONDS = 5.0
+DEFAULT_ALG = "ES256"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +44,24 @@ class KeyManager:
         self._cache: dict[str, TenantKeys] = {}
         self._lock = threading.Lock()
 
-    def ensure_keys(self, tenant_id: str) -> None:
-        existing = {k.alg for k in self._store.keys_for(tenant_id) if k.status == "active"}
-        for alg in SUPPORTED_ALGS:
-            if alg not in existing:
-                self._add(tenant_id, generate(alg))
-        self._cache.pop(tenant_id, None)
+    def ensure_keys(self, tenant_id: str, algs: tuple[str, ...] = (DEFAULT_ALG,)) -> None:
+        """Make sure an active key exists for each of ``algs``. ES256 always exists; an RS256 key
+        is made when the first client that asks for RS256 ID tokens is registered."""
+        existing = self._active_algs(tenant_id)
+        missing = [alg for alg in algs if alg not in existing]
+        for alg in missing:
+            self._add(tenant_id, generate(alg))
+        if missing:
+            self._cache.pop(tenant_id, None)
+
+    def _active_algs(self, tenant_id: str) -> set[str]:
+        return {k.alg for k in self._store.keys_for(tenant_id) if k.status == "active"}
 
     def rotate(self, tenant_id: str, *, retire_after: int | None = None) -> list[SigningKey]:
         now = self._clock()
         publish_until = now + (retire_after if retire_after is not None else self._max_token_ttl)
         new_keys = []
-        for alg in SUPPORTED_ALGS:
+        for alg in sorted(self._active_algs(tenant_id) | {DEFAULT_ALG}):
             self._store.retire_keys(tenant_id, alg, publish_until=publish_until)
             key = generate(alg)
             self._add(tenant_id, key)
@@ -67,7 +74,11 @@ class KeyManager:
         return list(self._store.keys_for(tenant_id))
 
     def signing_key(self, tenant_id: str, alg: str) -> SigningKey:
-        return self._keys(tenant_id).active[alg]
+        key = self._keys(tenant_id).active.get(alg)
+        if key is None:
+            self.ensure_keys(tenant_id, (alg,))
+            key = self._keys(tenant_id).active[alg]
+        return key
 
     def verify_set(self, tenant_id: str) -> KeySet:
         return self._keys(tenant_id).verify_set
@@ -89,7 +100,7 @@ class KeyManager:
         stored = [
             k for k in self._store.keys_for(tenant_id) if k.status == "active" or (k.publish_until or 0) > now
         ]
-        if not any(k.status == "active" for k in stored):
+        if not any(k.status == "active" and k.alg == DEFAULT_ALG for k in stored):
             self.ensure_keys(tenant_id)
             stored = list(self._store.keys_for(tenant_id))
         keys = [(s, self._decrypt(s)) for s in stored]

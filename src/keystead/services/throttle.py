@@ -32,9 +32,13 @@ class AttemptLimiter:
     def check(self, account_key: str, ip: str) -> Verdict:
         now = self._clock()
         with self._lock:
-            ip_fails = self._window(f"ip:{ip}", now)
-            if len(ip_fails) >= self._s.ip_failures_per_window:
-                return Verdict(False, int(ip_fails[0] + self._s.window_seconds - now) + 1)
+            # _window keeps max(window, lockout) of history; an IP is judged on window_seconds only,
+            # so that Retry-After is true and never 0 (a 0 would look like a wrong password).
+            horizon = now - self._s.window_seconds
+            ip_fails = [t for t in self._window(f"ip:{ip}", now) if t > horizon]
+            limit = self._s.ip_failures_per_window
+            if len(ip_fails) >= limit:
+                return Verdict(False, int(ip_fails[-limit] + self._s.window_seconds - now) + 1)
             return self._account_verdict(self._window(f"acct:{account_key}", now), now)
 
     def failed(self, account_key: str, ip: str) -> None:

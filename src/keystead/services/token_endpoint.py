@@ -58,7 +58,7 @@ class TokenEndpoint:
         now = self._clock()
         code_hmac = self._ring.mac(CODE_PURPOSE, request.code)
         grant_id = _new_id()
-        code = self._codes.consume_code(code_hmac, now=now, grant_id=grant_id)
+        code = self._codes.consume_code(code_hmac, now=now, grant_id=grant_id, tenant_id=iss.tenant_id)
         if code is None:
             self._revoke_replayed(iss, code_hmac)
             raise InvalidGrant("the authorization code is invalid or was already used")
@@ -136,10 +136,15 @@ class TokenEndpoint:
                 info = self._tokens.check_access_token(iss, token)
             except InvalidToken:
                 return None
+            user_id = info.grant.user_id if info.grant is not None else None
+            if user_id is not None and self._tokens.user_for(iss.tenant_id, user_id) is None:
+                return None  # the user was disabled or deleted
             return {"active": True, "token_type": "Bearer", **info.claims}
         record = self._tokens.refresh_token_record(iss, token)
         if record is None or record.client_id != caller.client_id:
             return None
+        if not self._tokens.grant_user_active(iss.tenant_id, record.grant_id):
+            return None  # the user was disabled
         return {
             "active": True,
             "token_type": "refresh_token",

@@ -180,6 +180,8 @@ class Tokens:
         record, grant = state
         if record.revoked_at is not None or (grant is not None and grant.revoked_at is not None):
             raise InvalidToken("the access token is invalid", detail="revoked")
+        if record.grant_id is not None and grant is None:
+            raise InvalidToken("the access token is invalid", detail="grant deleted")
         return AccessTokenInfo(verified.claims, grant)
 
     def refresh_token_record(self, iss: Issuer, token: str) -> RefreshToken | None:
@@ -195,6 +197,13 @@ class Tokens:
 
     def revoke_access_token(self, iss: Issuer, jti: str) -> None:
         self._access.revoke_access_token(iss.tenant_id, jti, now=self._clock())
+
+    def grant_user_active(self, tenant_id: str, grant_id: str) -> bool:
+        """Whether the grant's user (if it has one) may still use its tokens."""
+        grant = self._grants.grant_by_id(tenant_id, grant_id)
+        if grant is None:
+            return False
+        return grant.user_id is None or self.user_for(tenant_id, grant.user_id) is not None
 
     def user_for(self, tenant_id: str, user_id: str) -> User | None:
         user = self._users.user_by_id(tenant_id, user_id)

@@ -50,7 +50,7 @@ def redirect_uri(value: str, *, field: str = "redirect_uris") -> str:
     """Absolute, no fragment; ``http`` only on loopback (RFC 8252 section 7.3); custom schemes
     for native apps (section 7.1)."""
     parts = urlsplit(value)
-    if not parts.scheme or parts.fragment or len(value) > 2048 or any(c.isspace() for c in value):
+    if not parts.scheme or "#" in value or len(value) > 2048 or any(c.isspace() for c in value):
         raise InvalidInput(field, f"not an absolute URI without fragment: {value!r}")
     if (
         parts.scheme == "http"

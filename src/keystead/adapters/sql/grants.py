@@ -22,7 +22,9 @@ class GrantTables:
         with self.engine.begin() as conn:
             conn.execute(t.authorization_codes.insert().values(**to_row(code)))
 
-    def consume_code(self, code_hmac: str, *, now: float, grant_id: str) -> AuthorizationCode | None:
+    def consume_code(
+        self, code_hmac: str, *, now: float, grant_id: str, tenant_id: str | None = None
+    ) -> AuthorizationCode | None:
         codes = t.authorization_codes
         with self.engine.begin() as conn:
             stmt = (
@@ -30,6 +32,8 @@ class GrantTables:
                 .where(codes.c.code_hmac == code_hmac, codes.c.consumed_at.is_(None))
                 .values(consumed_at=now, grant_id=grant_id)
             )
+            if tenant_id is not None:
+                stmt = stmt.where(codes.c.tenant_id == tenant_id)
             if conn.execute(stmt).rowcount != 1:
                 return None
             row = conn.execute(select(codes).where(codes.c.code_hmac == code_hmac)).mappings().one()

@@ -7,6 +7,10 @@ from keystead.protocols.oauth2.params import single
 from keystead.types import Params
 
 
+class MissingToken(InvalidToken):
+    """No credentials at all: RFC 6750 section 3.1 says the challenge carries no error code."""
+
+
 def extract(authorization: str | None, form: Params | None) -> str:
     header_token = None
     if authorization is not None:
@@ -19,7 +23,7 @@ def extract(authorization: str | None, form: Params | None) -> str:
         raise InvalidRequest("more than one method used to send the access token")
     token = header_token or body_token
     if not token:
-        raise InvalidToken("access token required")
+        raise MissingToken("access token required")
     return token
 
 

@@ -24,7 +24,6 @@ def metadata(issuer: str) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(SUPPORTED_ALGS),
-        "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
