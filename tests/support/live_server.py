@@ -48,7 +48,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(workdir: Path, *, host: str = "127.0.0.1", redirect_uri: str | None = None) -> Iterator[LiveServer]:
+def live_server(
+    workdir: Path, *, host: str = "127.0.0.1", redirect_uri: str | None = None
+) -> Iterator[LiveServer]:
     port = free_port()
     base_url = f"http://{host}:{port}"
     redirect_uri = redirect_uri or f"http://127.0.0.1:{free_port()}/callback"
@@ -63,41 +65,81 @@ def live_server(workdir: Path, *, host: str = "127.0.0.1", redirect_uri: str | N
     engine = create_engine_for(db_url)
     upgrade(engine)
     engine.dispose()
-    settings = load_settings(database={"url": db_url}, server={"base_url": base_url},
-                             passwords={"memory_kib": 8192, "time_cost": 1})
+    settings = load_settings(
+        database={"url": db_url},
+        server={"base_url": base_url},
+        passwords={"memory_kib": 8192, "time_cost": 1},
+    )
     k = build(settings)
     try:
         tenant = k.tenants.create(f"live{port}", "Acme Corp", brand_color="#0f766e")
-        k.users.create(tenant.id, "alice", email="alice@example.com", password=PASSWORD,
-                       name="Alice Liddell", given_name="Alice", family_name="Liddell",
-                       email_verified=True, phone_number="+1 555 0100",
-                       address={"street_address": "1 Main St", "locality": "Springfield", "country": "US"})
+        k.users.create(
+            tenant.id,
+            "alice",
+            email="alice@example.com",
+            password=PASSWORD,
+            name="Alice Liddell",
+            given_name="Alice",
+            family_name="Liddell",
+            email_verified=True,
+            phone_number="+1 555 0100",
+            address={"street_address": "1 Main St", "locality": "Springfield", "country": "US"},
+        )
         issuer = k.tenants.issuer(tenant)
         scopes = ["openid", "profile", "email", "phone", "address", "offline_access"]
         conf = k.clients.create(
-            tenant.id, "Conformance RP", redirect_uris=[redirect_uri],
-            post_logout_redirect_uris=[f"{redirect_uri}/logged-out"], scopes=scopes,
-            grant_types=["authorization_code", "refresh_token"], id_token_alg="RS256",
+            tenant.id,
+            "Conformance RP",
+            redirect_uris=[redirect_uri],
+            post_logout_redirect_uris=[f"{redirect_uri}/logged-out"],
+            scopes=scopes,
+            grant_types=["authorization_code", "refresh_token"],
+            id_token_alg="RS256",
         )
         public = k.clients.create(
-            tenant.id, "Public SPA", client_type="public", redirect_uris=[redirect_uri],
-            scopes=scopes, grant_types=["authorization_code", "refresh_token"],
+            tenant.id,
+            "Public SPA",
+            client_type="public",
+            redirect_uris=[redirect_uri],
+            scopes=scopes,
+            grant_types=["authorization_code", "refresh_token"],
         )
     finally:
         k.close()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "keystead.http.app:create_app",
-         "--host", host, "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "keystead.http.app:create_app",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait(f"{base_url}/healthz", proc)
         assert conf.secret is not None
         yield LiveServer(
-            base_url=base_url, issuer=issuer, tenant=tenant.name, username="alice",
-            password=PASSWORD, client_id=conf.client.client_id, client_secret=conf.secret,
-            public_client_id=public.client.client_id, redirect_uri=redirect_uri,
-            post_logout_redirect_uri=f"{redirect_uri}/logged-out", env=env,
+            base_url=base_url,
+            issuer=issuer,
+            tenant=tenant.name,
+            username="alice",
+            password=PASSWORD,
+            client_id=conf.client.client_id,
+            client_secret=conf.secret,
+            public_client_id=public.client.client_id,
+            redirect_uri=redirect_uri,
+            post_logout_redirect_uri=f"{redirect_uri}/logged-out",
+            env=env,
         )
     finally:
         proc.terminate()

@@ -101,9 +101,11 @@ class CustomDomains:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             host = _host(scope)
-            if host and host != self.base_host and not scope["path"].startswith(("/static/", "/t/")):
+            if host and host != self.base_host:
                 tenant = self._tenant(host)
-                if tenant is not None:
+                # On a custom domain everything but static files belongs to that one tenant, so
+                # another tenant's /t/{name}/... path becomes a 404 there.
+                if tenant is not None and not scope["path"].startswith(("/static/", "/healthz")):
                     scope = dict(scope)
                     scope["path"] = f"/t/{tenant.name}{scope['path']}"
                     scope["raw_path"] = scope["path"].encode()

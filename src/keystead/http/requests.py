@@ -41,7 +41,8 @@ def tenant_context(request: Request) -> TenantContext | None:
             return None
         base_path = ""
     else:
-        tenant = app.tenants.find_active(name) if len(name) <= 63 else None
+        valid = len(name) <= 63 and "\x00" not in name
+        tenant = app.tenants.find_active(name) if valid else None
         if tenant is None or tenant.custom_domain:
             return None
         base_path = f"/t/{tenant.name}"
@@ -58,6 +59,8 @@ def decode_params(raw: bytes) -> Params:
         raise InvalidRequest("malformed parameters") from exc
     params: dict[str, list[str]] = defaultdict(list)
     for name, value in pairs:
+        if "\x00" in name or "\x00" in value:  # no parameter may hold NUL (PostgreSQL refuses it)
+            raise InvalidRequest("malformed parameters")
         params[name].append(value)
     return dict(params)
 

@@ -101,7 +101,12 @@ async def dev_callback(request: Request) -> Response:
         return not_found(request)
     params = request.query_params
     return page(
-        request, ctx, "dev_callback.html", code=params.get("code", ""),
-        error=params.get("error"), error_description=params.get("error_description"),
-        token_endpoint=f"{ctx.issuer.url}/token", redirect_uri=f"{ctx.issuer.url}/dev/callback",
+        request,
+        ctx,
+        "dev_callback.html",
+        code=params.get("code", ""),
+        error=params.get("error"),
+        error_description=params.get("error_description"),
+        token_endpoint=f"{ctx.issuer.url}/token",
+        redirect_uri=f"{ctx.issuer.url}/dev/callback",
     )

@@ -55,4 +55,7 @@ def _parse_basic(token: str) -> ClientCredentials:
     if not sep or not client_id:
         raise InvalidClient("malformed HTTP Basic credentials")
     # RFC 6749 section 2.3.1: both parts are form-urlencoded before Basic encoding.
-    return ClientCredentials(unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " ")), BASIC)
+    client_id, secret = unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
+    if "\x00" in client_id or "\x00" in secret:
+        raise InvalidClient("malformed HTTP Basic credentials")
+    return ClientCredentials(client_id, secret, BASIC)
