@@ -246,3 +246,18 @@ def test_throttle_does_not_reveal_accounts(client, env):
     assert real.headers["retry-after"] == ghost.headers["retry-after"]
     strip = lambda text, name: _CSRF.sub("", text).replace(f'value="{name}"', "")  # noqa: E731
     assert strip(real.text, "alice") == strip(ghost.text, "ghost")
+
+
+def test_checking_unknown_keys_keeps_no_state():
+    from keystead.clock import FrozenClock
+    from keystead.config import ThrottleSettings
+    from keystead.services.throttle import AttemptLimiter
+
+    clock = FrozenClock()
+    limiter = AttemptLimiter(ThrottleSettings(), clock)
+    for i in range(1000):
+        assert limiter.check(f"acct{i}", f"10.0.{i // 256}.{i % 256}").allowed
+    limiter.failed("victim", "192.0.2.1")
+    clock.advance(ThrottleSettings().lockout_seconds + ThrottleSettings().window_seconds + 1)
+    assert limiter.check("victim", "192.0.2.1").allowed
+    assert limiter._failures == {}

@@ -35,11 +35,11 @@ class AttemptLimiter:
             # _window keeps max(window, lockout) of history; an IP is judged on window_seconds only,
             # so that Retry-After is true and never 0 (a 0 would look like a wrong password).
             horizon = now - self._s.window_seconds
-            ip_fails = [t for t in self._window(f"ip:{ip}", now) if t > horizon]
+            ip_fails = [t for t in self._recent(f"ip:{ip}", now) if t > horizon]
             limit = self._s.ip_failures_per_window
             if len(ip_fails) >= limit:
                 return Verdict(False, int(ip_fails[-limit] + self._s.window_seconds - now) + 1)
-            return self._account_verdict(self._window(f"acct:{account_key}", now), now)
+            return self._account_verdict(self._recent(f"acct:{account_key}", now), now)
 
     def failed(self, account_key: str, ip: str) -> None:
         now = self._clock()
@@ -50,6 +50,16 @@ class AttemptLimiter:
     def succeeded(self, account_key: str) -> None:
         with self._lock:
             self._failures.pop(f"acct:{account_key}", None)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        """Failures of ``key`` still in the window; an idle key leaves no entry behind, so
+        checking unknown accounts and addresses does not grow memory."""
+        if key not in self._failures:
+            return deque()
+        window = self._window(key, now)
+        if not window:
+            del self._failures[key]
+        return window
 
     def _account_verdict(self, fails: deque[float], now: float) -> Verdict:
         count = len(fails)
