@@ -17,7 +17,7 @@ serve: $(STAMP)
 	$(BIN)/keystead serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

@@ -9,8 +9,10 @@ export PYTHONDONTWRITEBYTECODE=1
 mkdir -p test-artifacts
 
 echo "== lint and types"
-$BIN/ruff check src tests bench
-$BIN/ruff format --check src tests bench
+LINTED=(src tests)
+[[ -d bench ]] && LINTED+=(bench)
+$BIN/ruff check "${LINTED[@]}"
+$BIN/ruff format --check "${LINTED[@]}"
 $BIN/lint-imports
 $BIN/mypy
 
