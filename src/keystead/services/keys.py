@@ -42,6 +42,7 @@ class KeyManager:
         self._clock = clock
         self._max_token_ttl = max_token_ttl
         self._cache: dict[str, TenantKeys] = {}
+        self._imported: dict[str, tuple[bytes, SigningKey]] = {}
         self._lock = threading.Lock()
 
     def ensure_keys(self, tenant_id: str, algs: tuple[str, ...] = (DEFAULT_ALG,)) -> None:
@@ -92,6 +93,9 @@ class KeyManager:
         if cached is not None and now - cached.loaded_at < CACHE_SECONDS:
             return cached
         with self._lock:
+            cached = self._cache.get(tenant_id)  # another thread may have loaded it meanwhile
+            if cached is not None and now - cached.loaded_at < CACHE_SECONDS:
+                return cached
             loaded = self._load(tenant_id, now)
             self._cache[tenant_id] = loaded
         return loaded
@@ -118,6 +122,17 @@ class KeyManager:
         self._store.add_key(StoredKey(key.kid, tenant_id, key.alg, blob, "active", self._clock()))
 
     def _decrypt(self, stored: StoredKey) -> SigningKey:
+        """Decrypt and import once per key: an RSA private key import costs tens of ms."""
+        known = self._imported.get(stored.kid)
+        if known is not None and known[0] == stored.encrypted_jwk:
+            return known[1]
+        key = self._import(stored)
+        if len(self._imported) > 10_000:
+            self._imported.clear()
+        self._imported[stored.kid] = (stored.encrypted_jwk, key)
+        return key
+
+    def _import(self, stored: StoredKey) -> SigningKey:
         raw = self._ring.decrypt(stored.encrypted_jwk, context=f"jwk:{stored.tenant_id}:{stored.kid}")
         jwk = json.loads(raw)
         jwk["kid"] = stored.kid

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from keystead.errors import InvalidInput, NotFound
@@ -13,6 +13,9 @@ from keystead.services import validation
 from keystead.services.keys import KeyManager
 from keystead.types import Clock
 
+#: How long a tenant lookup is cached; a change made by another node or the CLI is seen after it.
+CACHE_SECONDS = 5.0
+
 
 class Tenants:
     def __init__(self, store: TenantStore, keys: KeyManager, clock: Clock, base_url: str) -> None:
@@ -20,6 +23,7 @@ class Tenants:
         self._keys = keys
         self._clock = clock
         self._base_url = base_url.rstrip("/")
+        self._cache: dict[tuple[str, str], tuple[float, Tenant | None]] = {}
 
     def create(
         self,
@@ -53,18 +57,32 @@ class Tenants:
         return tenant
 
     def find_active(self, name: str) -> Tenant | None:
-        tenant = self._store.tenant_by_name(name)
-        return tenant if tenant is not None and tenant.active else None
+        """An active tenant by name, from a short in-process cache (every request asks)."""
+        return self._cached(("name", name), lambda: self._store.tenant_by_name(name))
 
     def find_by_domain(self, domain: str) -> Tenant | None:
-        tenant = self._store.tenant_by_domain(domain.lower())
-        return tenant if tenant is not None and tenant.active else None
+        domain = domain.lower()
+        return self._cached(("domain", domain), lambda: self._store.tenant_by_domain(domain))
+
+    def _cached(self, key: tuple[str, str], load: Callable[[], Tenant | None]) -> Tenant | None:
+        now = self._clock()
+        hit = self._cache.get(key)
+        if hit is not None and 0 <= now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        tenant = load()
+        if tenant is not None and not tenant.active:
+            tenant = None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (now, tenant)
+        return tenant
 
     def set_status(self, name: str, status: str) -> Tenant:
         if status not in ("active", "disabled"):
             raise InvalidInput("status", "status is active or disabled")
         tenant = self.get(name)
         self._store.update_tenant(tenant.id, status=status)
+        self._cache.clear()
         return replace(tenant, status=status)
 
     def issuer(self, tenant: Tenant) -> str:

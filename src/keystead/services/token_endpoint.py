@@ -107,7 +107,7 @@ class TokenEndpoint:
         refused = [s for s in request.scopes if s not in allowed]
         if refused:
             raise InvalidScope(f"scope not allowed for this client: {' '.join(refused)}")
-        grant = self._tokens.new_grant(iss, client, request.scopes or allowed, user_id=None)
+        grant = self._tokens.new_grant(iss, client, request.scopes or allowed, stored=False, user_id=None)
         return self._tokens.issue(iss, client, grant, with_refresh=False, with_id_token=False)
 
     # RFC 7662

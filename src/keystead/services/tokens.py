@@ -108,17 +108,22 @@ class Tokens:
             id_token=id_token,
         )
 
-    def new_grant(self, iss: Issuer, client: Client, scopes: tuple[str, ...], **authn: Any) -> Grant:
+    def new_grant(
+        self, iss: Issuer, client: Client, scopes: tuple[str, ...], *, stored: bool = True, **authn: Any
+    ) -> Grant:
+        """A new token family. ``stored=False`` makes a one-token grant that is never written
+        (``client_credentials``: nothing to rotate, its one token is revoked by ``jti``)."""
         grant_id = authn.pop("id", None) or str(uuid.uuid4())
         grant = Grant(
-            id=grant_id,
+            id=grant_id if stored else "",
             tenant_id=iss.tenant_id,
             client_id=client.client_id,
             scopes=scopes,
             created_at=self._clock(),
             **authn,
         )
-        self._grants.add_grant(grant)
+        if stored:
+            self._grants.add_grant(grant)
         return grant
 
     def refresh(self, iss: Issuer, client: Client, token: str, scopes: tuple[str, ...]) -> TokenResponse:
@@ -234,7 +239,7 @@ class Tokens:
         if grant.user_id is not None:
             claims.update(_authn_claims(grant))
         self._access.add_access_token(
-            AccessTokenRecord(jti, iss.tenant_id, client.client_id, grant.id, float(exp))
+            AccessTokenRecord(jti, iss.tenant_id, client.client_id, grant.id or None, float(exp))
         )
         key = self._keys.signing_key(iss.tenant_id, "ES256")
         return jose.sign(key, claims, typ=ACCESS_TOKEN_TYP)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from keystead.adapters.sql import tables as t
+from keystead.adapters.sql._base import SqlBase
 from keystead.adapters.sql._rows import to_record, to_row, to_values
 from keystead.errors import Conflict
 from keystead.ports.records import Client, Tenant, User
@@ -20,15 +21,22 @@ def normalize(value: str) -> str:
     return value.strip().casefold()
 
 
-class DirectoryTables:
-    engine: Engine
+_TENANT_BY_NAME = select(t.tenants).where(t.tenants.c.name == bindparam("name"))
+_USER_BY_ID = select(t.users).where(
+    t.users.c.tenant_id == bindparam("tenant_id"), t.users.c.id == bindparam("id")
+)
+_CLIENT_BY_CLIENT_ID = select(t.clients).where(
+    t.clients.c.tenant_id == bindparam("tenant_id"), t.clients.c.client_id == bindparam("client_id")
+)
 
+
+class DirectoryTables(SqlBase):
     # tenants
     def add_tenant(self, tenant: Tenant) -> None:
         self._insert(t.tenants, to_row(tenant), "tenant name or domain already exists")
 
     def tenant_by_name(self, name: str) -> Tenant | None:
-        return self._one(Tenant, select(t.tenants).where(t.tenants.c.name == name))
+        return self._one(Tenant, _TENANT_BY_NAME, {"name": name})
 
     def tenant_by_domain(self, domain: str) -> Tenant | None:
         return self._one(Tenant, select(t.tenants).where(t.tenants.c.custom_domain == domain))
@@ -39,7 +47,7 @@ class DirectoryTables:
             return [to_record(Tenant, r) for r in rows]
 
     def update_tenant(self, tenant_id: str, **fields: Any) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(**fields))
 
     # users
@@ -50,8 +58,7 @@ class DirectoryTables:
         self._insert(t.users, row, "username or email already in use")
 
     def user_by_id(self, tenant_id: str, user_id: str) -> User | None:
-        query = select(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
-        return self._one(User, query)
+        return self._one(User, _USER_BY_ID, {"tenant_id": tenant_id, "id": user_id})
 
     def user_by_login(self, tenant_id: str, login: str) -> User | None:
         norm = normalize(login)
@@ -81,13 +88,13 @@ class DirectoryTables:
             values["email_norm"] = normalize(fields["email"]) if fields["email"] else None
         stmt = update(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
         try:
-            with self.engine.begin() as conn:
+            with self._write() as conn:
                 return conn.execute(stmt.values(**values)).rowcount == 1
         except IntegrityError as exc:
             raise Conflict("username or email already in use") from exc
 
     def delete_user(self, tenant_id: str, user_id: str) -> bool:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             for table in (t.sessions, t.consents, t.grants):
                 conn.execute(delete(table).where(table.c.tenant_id == tenant_id, table.c.user_id == user_id))
             stmt = delete(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
@@ -103,10 +110,7 @@ class DirectoryTables:
         self._insert(t.clients, to_row(client), "client_id already exists")
 
     def client_by_client_id(self, tenant_id: str, client_id: str) -> Client | None:
-        query = select(t.clients).where(
-            t.clients.c.tenant_id == tenant_id, t.clients.c.client_id == client_id
-        )
-        return self._one(Client, query)
+        return self._one(Client, _CLIENT_BY_CLIENT_ID, {"tenant_id": tenant_id, "client_id": client_id})
 
     def list_clients(self, tenant_id: str) -> Sequence[Client]:
         query = select(t.clients).where(t.clients.c.tenant_id == tenant_id)
@@ -116,18 +120,18 @@ class DirectoryTables:
 
     def update_client(self, tenant_id: str, client_id: str, **fields: Any) -> bool:
         stmt = update(t.clients).where(t.clients.c.tenant_id == tenant_id, t.clients.c.client_id == client_id)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return conn.execute(stmt.values(**to_values(fields))).rowcount == 1
 
     # helpers
     def _insert(self, table: Table, row: dict[str, Any], conflict: str) -> None:
         try:
-            with self.engine.begin() as conn:
-                conn.execute(table.insert().values(**row))
+            with self._write() as conn:
+                conn.execute(table.insert(), row)
         except IntegrityError as exc:
             raise Conflict(conflict) from exc
 
-    def _one(self, cls: type[R], query: Any) -> R | None:
+    def _one(self, cls: type[R], query: Any, params: dict[str, Any] | None = None) -> R | None:
         with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(query, params or {}).mappings().first()
         return to_record(cls, row) if row is not None else None

@@ -24,6 +24,10 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if memory:
         kwargs["poolclass"] = StaticPool
+    else:
+        # Enough pooled connections for the server's worker threads: a connection opened past
+        # the pool is closed after use, and reopening one costs its PRAGMAs every time.
+        kwargs.update(pool_size=20, max_overflow=20)
     engine = create_engine(url, echo=echo, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

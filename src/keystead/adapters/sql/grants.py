@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import bindparam, select, update
 
 from keystead.adapters.sql import tables as t
+from keystead.adapters.sql._base import SqlBase
 from keystead.adapters.sql._rows import to_record, to_row
 from keystead.ports.records import (
     AccessTokenRecord,
@@ -13,20 +14,36 @@ from keystead.ports.records import (
     RefreshToken,
 )
 
+# Hot-path reads, built once: SQLAlchemy then skips constructing and cache-keying a statement.
+_GRANT_BY_ID = select(t.grants).where(
+    t.grants.c.tenant_id == bindparam("tenant_id"), t.grants.c.id == bindparam("id")
+)
+_REFRESH_BY_HMAC = select(t.refresh_tokens).where(
+    t.refresh_tokens.c.tenant_id == bindparam("tenant_id"),
+    t.refresh_tokens.c.token_hmac == bindparam("token_hmac"),
+)
+_GRANT_COLUMNS = [c.label(f"g_{c.name}") for c in t.grants.c]
+_ACCESS_TOKEN_STATE = (
+    select(t.access_tokens, *_GRANT_COLUMNS)
+    .outerjoin(t.grants, t.grants.c.id == t.access_tokens.c.grant_id)
+    .where(
+        t.access_tokens.c.tenant_id == bindparam("tenant_id"),
+        t.access_tokens.c.jti == bindparam("jti"),
+    )
+)
 
-class GrantTables:
-    engine: Engine
 
+class GrantTables(SqlBase):
     # authorization codes
     def add_code(self, code: AuthorizationCode) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.authorization_codes.insert().values(**to_row(code)))
+        with self._write() as conn:
+            conn.execute(t.authorization_codes.insert(), to_row(code))
 
     def consume_code(
         self, code_hmac: str, *, now: float, grant_id: str, tenant_id: str | None = None
     ) -> AuthorizationCode | None:
         codes = t.authorization_codes
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             stmt = (
                 update(codes)
                 .where(codes.c.code_hmac == code_hmac, codes.c.consumed_at.is_(None))
@@ -47,13 +64,12 @@ class GrantTables:
 
     # grants
     def add_grant(self, grant: Grant) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.grants.insert().values(**to_row(grant)))
+        with self._write() as conn:
+            conn.execute(t.grants.insert(), to_row(grant))
 
     def grant_by_id(self, tenant_id: str, grant_id: str) -> Grant | None:
-        query = select(t.grants).where(t.grants.c.tenant_id == tenant_id, t.grants.c.id == grant_id)
         with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(_GRANT_BY_ID, {"tenant_id": tenant_id, "id": grant_id}).mappings().first()
         return to_record(Grant, row) if row else None
 
     def revoke_grant(self, tenant_id: str, grant_id: str, *, now: float) -> None:
@@ -66,7 +82,7 @@ class GrantTables:
             )
             .values(revoked_at=now)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(stmt)
 
     def revoke_grants_of_session(self, tenant_id: str, session_id: str, *, now: float) -> None:
@@ -79,50 +95,43 @@ class GrantTables:
             )
             .values(revoked_at=now)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(stmt)
 
     # refresh tokens
     def add_refresh_token(self, token: RefreshToken) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.refresh_tokens.insert().values(**to_row(token)))
+        with self._write() as conn:
+            conn.execute(t.refresh_tokens.insert(), to_row(token))
 
     def refresh_token_by_hmac(self, tenant_id: str, token_hmac: str) -> RefreshToken | None:
-        rt = t.refresh_tokens
-        query = select(rt).where(rt.c.tenant_id == tenant_id, rt.c.token_hmac == token_hmac)
+        params = {"tenant_id": tenant_id, "token_hmac": token_hmac}
         with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(_REFRESH_BY_HMAC, params).mappings().first()
         return to_record(RefreshToken, row) if row else None
 
     def rotate_refresh_token(self, old_hmac: str, new: RefreshToken, *, now: float) -> bool:
         rt = t.refresh_tokens
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             stmt = update(rt).where(rt.c.token_hmac == old_hmac, rt.c.used_at.is_(None)).values(used_at=now)
             if conn.execute(stmt).rowcount != 1:
                 return False
-            conn.execute(rt.insert().values(**to_row(new)))
+            conn.execute(rt.insert(), to_row(new))
         return True
 
     # access tokens
     def add_access_token(self, record: AccessTokenRecord) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.access_tokens.insert().values(**to_row(record)))
+        with self._write() as conn:
+            conn.execute(t.access_tokens.insert(), to_row(record))
 
     def access_token_state(self, tenant_id: str, jti: str) -> tuple[AccessTokenRecord, Grant | None] | None:
-        at, g = t.access_tokens, t.grants
-        query = (
-            select(at, g.c.id.label("g_id"), g.c.revoked_at.label("g_revoked_at"))
-            .outerjoin(g, g.c.id == at.c.grant_id)
-            .where(at.c.tenant_id == tenant_id, at.c.jti == jti)
-        )
         with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(_ACCESS_TOKEN_STATE, {"tenant_id": tenant_id, "jti": jti}).mappings().first()
         if row is None:
             return None
         record = to_record(AccessTokenRecord, row)
-        grant = None
-        if row["g_id"] is not None:
-            grant = self.grant_by_id(tenant_id, row["g_id"])
+        if row["g_id"] is None:
+            return record, None
+        grant = to_record(Grant, {c.name: row[f"g_{c.name}"] for c in t.grants.c})
         return record, grant
 
     def revoke_access_token(self, tenant_id: str, jti: str, *, now: float) -> None:
@@ -132,5 +141,5 @@ class GrantTables:
             .where(at.c.tenant_id == tenant_id, at.c.jti == jti, at.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(stmt)

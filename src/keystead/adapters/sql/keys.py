@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import delete, select, update
 
 from keystead.adapters.sql import tables as t
+from keystead.adapters.sql._base import SqlBase
 from keystead.adapters.sql._rows import to_record, to_row
 from keystead.ports.records import StoredKey
 
 
-class KeyTables:
-    engine: Engine
-
+class KeyTables(SqlBase):
     def add_key(self, key: StoredKey) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.signing_keys.insert().values(**to_row(key)))
+        with self._write() as conn:
+            conn.execute(t.signing_keys.insert(), to_row(key))
 
     def keys_for(self, tenant_id: str) -> Sequence[StoredKey]:
         k = t.signing_keys
@@ -31,11 +30,11 @@ class KeyTables:
             .where(k.c.tenant_id == tenant_id, k.c.alg == alg, k.c.status == "active")
             .values(status="retired", publish_until=publish_until)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(stmt)
 
     def prune_keys(self, tenant_id: str, *, now: float) -> int:
         k = t.signing_keys
         stmt = delete(k).where(k.c.tenant_id == tenant_id, k.c.status == "retired", k.c.publish_until < now)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return int(conn.execute(stmt).rowcount)

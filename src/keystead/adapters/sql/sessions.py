@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import delete, select, update
 
 from keystead.adapters.sql import tables as t
+from keystead.adapters.sql._base import SqlBase
 from keystead.adapters.sql._rows import to_record, to_row, to_values
 from keystead.ports.records import Consent, Interaction, Session
 
 
-class SessionTables:
-    engine: Engine
-
+class SessionTables(SqlBase):
     def add_session(self, session: Session) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.sessions.insert().values(**to_row(session)))
+        with self._write() as conn:
+            conn.execute(t.sessions.insert(), to_row(session))
 
     def session_by_hmac(self, tenant_id: str, token_hmac: str) -> Session | None:
         s = t.sessions
@@ -32,12 +31,12 @@ class SessionTables:
             .where(s.c.tenant_id == tenant_id, s.c.id == session_id, s.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(stmt)
 
     def add_interaction(self, interaction: Interaction) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.interactions.insert().values(**to_row(interaction)))
+        with self._write() as conn:
+            conn.execute(t.interactions.insert(), to_row(interaction))
 
     def interaction_by_hmac(self, tenant_id: str, id_hmac: str) -> Interaction | None:
         i = t.interactions
@@ -49,7 +48,7 @@ class SessionTables:
     def update_interaction(self, tenant_id: str, id_hmac: str, **fields: Any) -> None:
         i = t.interactions
         stmt = update(i).where(i.c.tenant_id == tenant_id, i.c.id_hmac == id_hmac)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(stmt.values(**to_values(fields)))
 
     def complete_interaction(self, tenant_id: str, id_hmac: str, *, now: float) -> bool:
@@ -59,7 +58,7 @@ class SessionTables:
             .where(i.c.tenant_id == tenant_id, i.c.id_hmac == id_hmac, i.c.completed_at.is_(None))
             .values(completed_at=now)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return conn.execute(stmt).rowcount == 1
 
     def consent_for(self, tenant_id: str, user_id: str, client_id: str) -> Consent | None:
@@ -73,7 +72,7 @@ class SessionTables:
 
     def save_consent(self, consent: Consent) -> None:
         c = t.consents
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 delete(c).where(
                     c.c.tenant_id == consent.tenant_id,
@@ -81,4 +80,4 @@ class SessionTables:
                     c.c.client_id == consent.client_id,
                 )
             )
-            conn.execute(c.insert().values(**to_row(consent)))
+            conn.execute(c.insert(), to_row(consent))

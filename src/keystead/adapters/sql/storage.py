@@ -12,7 +12,7 @@ from keystead.adapters.sql.sessions import SessionTables
 
 class SqlStorage(DirectoryTables, GrantTables, SessionTables, KeyTables):
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self._bind(engine)
 
     def close(self) -> None:
         self.engine.dispose()
