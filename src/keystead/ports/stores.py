@@ -57,10 +57,10 @@ class KeyStore(Protocol):
 class AuthorizationCodeStore(Protocol):
     def add_code(self, code: AuthorizationCode) -> None: ...
     def consume_code(
-        self, code_hmac: str, *, now: float, grant_id: str, tenant_id: str | None = None
+        self, code_hmac: str, *, tenant_id: str, now: float, grant_id: str
     ) -> AuthorizationCode | None:
-        """Mark the code used by ``grant_id`` and return it; ``None`` if absent or used (or, when
-        ``tenant_id`` is given, of another tenant: another tenant cannot spend the code)."""
+        """Mark the code used by ``grant_id`` and return it; ``None`` if absent, used, or of
+        another tenant (another tenant cannot spend the code)."""
         ...
 
     def code_by_hmac(self, code_hmac: str) -> AuthorizationCode | None: ...

@@ -25,6 +25,14 @@ class Verification:
     new_hash: str | None = None  # set when the stored hash used outdated parameters
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (a pinned worker gets one hashing thread, not all)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class Passwords:
     def __init__(self, settings: PasswordSettings) -> None:
         self._hasher = PasswordHasher(
@@ -33,7 +41,7 @@ class Passwords:
             parallelism=settings.parallelism,
             type=Type.ID,
         )
-        workers = settings.workers or os.cpu_count() or 1
+        workers = settings.workers or usable_cores()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         self._dummy = self._hasher.hash("keystead-dummy-password")
 

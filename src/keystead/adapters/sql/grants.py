@@ -40,17 +40,19 @@ class GrantTables(SqlBase):
             conn.execute(t.authorization_codes.insert(), to_row(code))
 
     def consume_code(
-        self, code_hmac: str, *, now: float, grant_id: str, tenant_id: str | None = None
+        self, code_hmac: str, *, tenant_id: str, now: float, grant_id: str
     ) -> AuthorizationCode | None:
         codes = t.authorization_codes
         with self._write() as conn:
             stmt = (
                 update(codes)
-                .where(codes.c.code_hmac == code_hmac, codes.c.consumed_at.is_(None))
+                .where(
+                    codes.c.code_hmac == code_hmac,
+                    codes.c.tenant_id == tenant_id,
+                    codes.c.consumed_at.is_(None),
+                )
                 .values(consumed_at=now, grant_id=grant_id)
             )
-            if tenant_id is not None:
-                stmt = stmt.where(codes.c.tenant_id == tenant_id)
             if conn.execute(stmt).rowcount != 1:
                 return None
             row = conn.execute(select(codes).where(codes.c.code_hmac == code_hmac)).mappings().one()
