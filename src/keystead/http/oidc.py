@@ -66,7 +66,8 @@ async def discovery(request: Request, ctx: TenantContext) -> Response:
 
 @protocol_endpoint()
 async def jwks(request: Request, ctx: TenantContext) -> Response:
-    body = await run_in_threadpool(app_of(request).keys.jwks, ctx.tenant.id)
+    keys = app_of(request).keys
+    body = keys.cached_jwks(ctx.tenant.id) or await run_in_threadpool(keys.jwks, ctx.tenant.id)
     return json_response(
         body,
         media_type="application/jwk-set+json",

@@ -84,6 +84,13 @@ class KeyManager:
     def verify_set(self, tenant_id: str) -> KeySet:
         return self._keys(tenant_id).verify_set
 
+    def cached_jwks(self, tenant_id: str) -> dict[str, Any] | None:
+        """The JWKS if it is in the cache and fresh, without touching storage (no thread hop)."""
+        cached = self._cache.get(tenant_id)
+        if cached is not None and self._clock() - cached.loaded_at < CACHE_SECONDS:
+            return cached.jwks
+        return None
+
     def jwks(self, tenant_id: str) -> dict[str, Any]:
         return self._keys(tenant_id).jwks
 
