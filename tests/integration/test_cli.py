@@ -125,3 +125,53 @@ def test_production_mode_refuses_to_start_with_defaults(cli_env, monkeypatch):
     result = run("tenant", "list")
     assert result.exit_code == 2
     assert "unsafe production configuration" in result.output
+
+
+def test_user_lifecycle_and_client_options(cli_env):
+    run("tenant", "create", "acme")
+    env = {"KEYSTEAD_PASSWORD": "a long enough password"}
+    assert run("user", "create", "carol", "--tenant", "acme", env=env).exit_code == 0
+    updated = run(
+        "user", "update", "carol", "--tenant", "acme", "--email", "carol@acme.test", "--name", "Carol"
+    )
+    assert updated.exit_code == 0, updated.output
+    assert "carol@acme.test" in run("user", "list", "--tenant", "acme").output
+    assert run("user", "update", "carol", "--tenant", "acme", "--email", "not-an-email").exit_code == 1
+    assert run("user", "disable", "carol", "--tenant", "acme").exit_code == 0
+    assert "disabled" in run("user", "list", "--tenant", "acme").output
+    assert run("user", "enable", "carol", "--tenant", "acme").exit_code == 0
+    assert run("user", "delete", "carol", "--tenant", "acme", "--yes").exit_code == 0
+    assert "carol" not in run("user", "list", "--tenant", "acme").output
+
+    created = run(
+        "client",
+        "create",
+        "Api",
+        "--tenant",
+        "acme",
+        "--client-id",
+        "api",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "api",
+        "--access-token-ttl",
+        "120",
+    )
+    assert created.exit_code == 0, created.output
+    first = re.search(r"client_secret: (\S+)", created.output).group(1)
+    rotated = run("client", "rotate-secret", "api", "--tenant", "acme")
+    assert rotated.exit_code == 0
+    assert re.search(r"client_secret: (\S+)", rotated.output).group(1) != first
+    too_long = run(
+        "client",
+        "create",
+        "X",
+        "--tenant",
+        "acme",
+        "--grant-type",
+        "client_credentials",
+        "--access-token-ttl",
+        "999999999",
+    )
+    assert too_long.exit_code == 1 and "access_token_ttl" in too_long.output

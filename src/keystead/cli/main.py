@@ -173,6 +173,61 @@ def user_list(tenant: TenantOpt, limit: int = 100) -> None:
         console.print(table)
 
 
+@user_app.command("update")
+def user_update(
+    username: str,
+    tenant: TenantOpt,
+    email: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[str | None, typer.Option(help="Full name")] = None,
+    new_username: Annotated[str | None, typer.Option(help="Rename the user")] = None,
+) -> None:
+    with keystead() as k:
+        t = k.tenants.get(tenant)
+        user = k.users.find(t.id, username)
+        changes: dict[str, str] = {}
+        if email is not None:
+            changes["email"] = email
+        if name is not None:
+            changes["name"] = name
+        if new_username is not None:
+            changes["username"] = new_username
+        updated = k.users.update(t.id, user.id, **changes)
+        console.print(f"updated user {updated.username}")
+
+
+@user_app.command("disable")
+def user_disable(username: str, tenant: TenantOpt) -> None:
+    """Refuse sign-in; existing sessions and tokens stop working."""
+    with keystead() as k:
+        t = k.tenants.get(tenant)
+        k.users.set_status(t.id, k.users.find(t.id, username).id, "disabled")
+        console.print(f"disabled user {username}")
+
+
+@user_app.command("enable")
+def user_enable(username: str, tenant: TenantOpt) -> None:
+    with keystead() as k:
+        t = k.tenants.get(tenant)
+        k.users.set_status(t.id, k.users.find(t.id, username).id, "active")
+        console.print(f"enabled user {username}")
+
+
+@user_app.command("delete")
+def user_delete(
+    username: str,
+    tenant: TenantOpt,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete the user with their sessions, consents and tokens."""
+    with keystead() as k:
+        t = k.tenants.get(tenant)
+        user = k.users.find(t.id, username)
+        if not yes:
+            typer.confirm(f"Delete {user.username} from {t.name}?", abort=True)
+        k.users.delete(t.id, user.id)
+        console.print(f"deleted user {user.username}")
+
+
 @client_app.command("create")
 def client_create(
     name: str,
@@ -185,6 +240,9 @@ def client_create(
     first_party: Annotated[bool, typer.Option(help="Skip the consent page")] = False,
     client_id: Annotated[str | None, typer.Option(help="Choose the client_id")] = None,
     id_token_alg: Annotated[str, typer.Option(help="ES256 or RS256")] = "ES256",
+    access_token_ttl: Annotated[int, typer.Option(help="Seconds")] = 600,
+    id_token_ttl: Annotated[int, typer.Option(help="Seconds")] = 600,
+    refresh_token_ttl: Annotated[int, typer.Option(help="Seconds")] = 30 * 86400,
 ) -> None:
     with keystead() as k:
         t = k.tenants.get(tenant)
@@ -197,12 +255,24 @@ def client_create(
             first_party=first_party,
             client_id=client_id,
             id_token_alg=id_token_alg,
+            access_token_ttl=access_token_ttl,
+            id_token_ttl=id_token_ttl,
+            refresh_token_ttl=refresh_token_ttl,
             grant_types=grant_type or ["authorization_code", "refresh_token"],
             scopes=scope or ["openid", "profile", "email", "offline_access"],
         )
         console.print(f"client_id:     {created.client.client_id}")
         if created.secret:
             console.print(f"client_secret: {created.secret}  [dim](shown once)[/dim]")
+
+
+@client_app.command("rotate-secret")
+def client_rotate_secret(client_id: str, tenant: TenantOpt) -> None:
+    """A new secret (shown once); the old one stops working at once."""
+    with keystead() as k:
+        t = k.tenants.get(tenant)
+        rotated = k.clients.rotate_secret(t.id, client_id)
+        console.print(f"client_secret: {rotated.secret}  [dim](shown once)[/dim]")
 
 
 @client_app.command("list")
