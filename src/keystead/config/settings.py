@@ -27,6 +27,8 @@ class ServerSettings(BaseModel):
     base_url: str = "http://127.0.0.1:8000"
     #: Honour ``X-Forwarded-For`` from these proxy addresses (exact IPs) for client IP.
     trusted_proxies: list[str] = Field(default_factory=list)
+    #: Threads that run service calls (database, tokens) for one server process.
+    threads: int = Field(16, ge=1, le=1000)
     #: Largest request body accepted by protocol endpoints and pages, in bytes.
     max_body_bytes: int = Field(64 * 1024, ge=1024)
 

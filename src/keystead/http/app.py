@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -47,6 +48,9 @@ async def health(request: Request) -> Response:
 def _lifespan(keystead: Keystead) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Services run in this pool; more threads than requests the CPU and database can serve
+        # at once only add GIL and lock contention.
+        to_thread.current_default_thread_limiter().total_tokens = keystead.settings.server.threads
         yield
         keystead.close()
 
