@@ -17,14 +17,14 @@ from keystead.config import Settings, load_settings
 from keystead.http import oidc
 from keystead.http.middleware import AccessLog, BodyLimit, CustomDomains, SecurityHeaders
 from keystead.http.responses import json_response
+from keystead.web import assets, pages
 from keystead.web import logout as logout_pages
-from keystead.web import pages
 from keystead.web.render import STATIC
 from keystead.wiring import Keystead, build
 
 
 def tenant_routes(*, dev: bool = False) -> list[Route]:
-    dev_routes = [Route("/dev/callback", logout_pages.dev_callback, methods=["GET"])] if dev else []
+    dev_routes = [Route("/dev/callback", assets.dev_callback, methods=["GET"])] if dev else []
     return [
         *dev_routes,
         Route("/.well-known/openid-configuration", oidc.discovery, methods=["GET"]),
@@ -37,7 +37,7 @@ def tenant_routes(*, dev: bool = False) -> list[Route]:
         Route("/revoke", oidc.revoke, methods=["POST"]),
         Route("/logout", logout_pages.end_session, methods=["GET", "POST"]),
         Route("/interaction/{handle}", pages.interaction, methods=["GET", "POST"]),
-        Route("/branding.css", logout_pages.branding_css, methods=["GET"]),
+        Route("/branding.css", assets.branding_css, methods=["GET"]),
     ]
 
 

@@ -1,4 +1,4 @@
-"""RP-initiated logout pages and the per-tenant branding stylesheet."""
+"""RP-initiated logout: the confirmation page and the end of the SSO session."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from keystead.http.requests import app_of, decode_params, query_params, tenant_context
+from keystead.http.requests import TenantContext, app_of, decode_params, query_params, tenant_context
 from keystead.protocols.oauth2.errors import InvalidRequest, OAuth2Error, ServerError
 from keystead.protocols.oauth2.params import single
 from keystead.services.logout import LogoutRequest
-from keystead.web.pages import _session, not_found
+from keystead.web.pages import current_session, not_found
 from keystead.web.render import (
     SESSION_COOKIE,
     apply_cookies,
@@ -39,7 +39,7 @@ async def end_session(request: Request) -> Response:
         else:
             params = query_params(request)
         logout = await run_in_threadpool(app.logout.parse, ctx.issuer, params)
-        session = await _session(request, ctx)
+        session = await current_session(request, ctx)
         decision = single(params, "decision", max_length=16) if request.method == "POST" else None
         if session is None:
             return _done(request, ctx, logout)
@@ -58,7 +58,7 @@ async def end_session(request: Request) -> Response:
         if not csrf_ok(request, ctx, single(params, "csrf_token", max_length=128)):
             return error_page(request, ctx, InvalidRequest("the form expired; go back and try again"), 403)
         if decision == "stay":
-            return _done(request, ctx, logout, signed_out=False)
+            return _done(request, ctx, logout)
         await run_in_threadpool(app.sessions.end, session)
         response = _done(request, ctx, logout)
         response.delete_cookie(SESSION_COOKIE, path=ctx.base_path or "/")
@@ -70,43 +70,8 @@ async def end_session(request: Request) -> Response:
         return error_page(request, ctx, ServerError("unexpected error"), 500)
 
 
-def _done(request: Request, ctx: object, logout: LogoutRequest, *, signed_out: bool = True) -> Response:
+def _done(request: Request, ctx: TenantContext, logout: LogoutRequest) -> Response:
     location = logout.location()
     if location is not None:
         return RedirectResponse(location, status_code=303)
-    return page(request, ctx, "logged_out.html")  # type: ignore[arg-type]
-
-
-async def branding_css(request: Request) -> Response:
-    ctx = tenant_context(request)
-    if ctx is None:
-        return not_found(request)
-    color = ctx.tenant.brand_color
-    body = ""
-    if color:
-        body = f":root {{ --ks-brand: {color}; --ks-brand-contrast: {_contrast(color)}; }}\n"
-    return Response(body, media_type="text/css", headers={"Cache-Control": "public, max-age=60"})
-
-
-def _contrast(color: str) -> str:
-    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return "#111827" if luminance > 0.6 else "#ffffff"
-
-
-async def dev_callback(request: Request) -> Response:
-    """Dev mode only: a redirect URI for the demo client that shows what came back."""
-    ctx = tenant_context(request)
-    if ctx is None:
-        return not_found(request)
-    params = request.query_params
-    return page(
-        request,
-        ctx,
-        "dev_callback.html",
-        code=params.get("code", ""),
-        error=params.get("error"),
-        error_description=params.get("error_description"),
-        token_endpoint=f"{ctx.issuer.url}/token",
-        redirect_uri=f"{ctx.issuer.url}/dev/callback",
-    )
+    return page(request, ctx, "logged_out.html")

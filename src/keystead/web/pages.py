@@ -61,7 +61,7 @@ async def authorize(request: Request) -> Response:
         return not_found(request)
     try:
         params = await _authorize_params(request)
-        session = await _session(request, ctx)
+        session = await current_session(request, ctx)
         outcome = await run_in_threadpool(app_of(request).authorization.start, ctx.issuer, params, session)
     except OAuth2Error as exc:
         return error_page(request, ctx, exc)
@@ -80,7 +80,7 @@ async def _authorize_params(request: Request) -> Params:
     return query_params(request)
 
 
-async def _session(request: Request, ctx: TenantContext) -> Session | None:
+async def current_session(request: Request, ctx: TenantContext) -> Session | None:
     value = request.cookies.get(SESSION_COOKIE)
     if not value:
         return None
@@ -136,7 +136,7 @@ async def interaction(request: Request) -> Response:
     try:
         if request.method == "POST":
             return await _submit(request, ctx, handle)
-        session = await _session(request, ctx)
+        session = await current_session(request, ctx)
         state = await run_in_threadpool(app_of(request).authorization.pending, ctx.issuer, handle, session)
         return _show(request, ctx, await _with_user(request, ctx, state, session))
     except OAuth2Error as exc:
@@ -225,7 +225,7 @@ async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response
             403,
         )
     app = app_of(request)
-    session = await _session(request, ctx)
+    session = await current_session(request, ctx)
     state = await run_in_threadpool(app.authorization.pending, ctx.issuer, handle, session)
     if not isinstance(state, PendingInteraction):
         return _render_outcome(request, ctx, state)
