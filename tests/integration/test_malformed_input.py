@@ -391,3 +391,17 @@ def test_nul_in_client_credentials_is_refused(client, env):
     in_header = client.post(url, data={"grant_type": "client_credentials"}, headers={"Authorization": basic})
     assert in_header.status_code == 401
     assert in_header.json()["error"] == "invalid_client"
+
+
+def test_non_ascii_basic_credentials_are_invalid_client(client, factory):
+    tenant = factory.tenant()
+    response = client.post(
+        f"/t/{tenant.name}/token",
+        content=b"grant_type=client_credentials",
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "authorization": b"Basic \xc3\xa9t\xc3\xa9",
+        },
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"

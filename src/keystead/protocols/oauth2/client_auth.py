@@ -49,7 +49,7 @@ def extract(authorization: str | None, form: Params) -> ClientCredentials:
 def _parse_basic(token: str) -> ClientCredentials:
     try:
         decoded = base64.b64decode(token, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidClient("malformed HTTP Basic credentials") from exc
     client_id, sep, secret = decoded.partition(":")
     if not sep or not client_id:
