@@ -195,3 +195,13 @@ class Consent:
     client_id: str
     scopes: tuple[str, ...]
     granted_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenState:
+    """What checking an access token needs: its record, its grant (``None`` for
+    ``client_credentials``, or when the grant row is gone) and the grant's user."""
+
+    record: AccessTokenRecord
+    grant: Grant | None
+    user: User | None

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from keystead.ports.records import (
     AccessTokenRecord,
+    AccessTokenState,
     AuthorizationCode,
     Client,
     Consent,
@@ -76,16 +77,19 @@ class GrantStore(Protocol):
 class RefreshTokenStore(Protocol):
     def add_refresh_token(self, token: RefreshToken) -> None: ...
     def refresh_token_by_hmac(self, tenant_id: str, token_hmac: str) -> RefreshToken | None: ...
-    def rotate_refresh_token(self, old_hmac: str, new: RefreshToken, *, now: float) -> bool:
+    def rotate_refresh_token(
+        self, old_hmac: str, new: RefreshToken, *, now: float, access_token: AccessTokenRecord | None = None
+    ) -> bool:
         """Mark ``old_hmac`` used and store ``new`` atomically; ``False`` if already used."""
         ...
 
 
 class AccessTokenStore(Protocol):
     def add_access_token(self, record: AccessTokenRecord) -> None: ...
-    def access_token_state(
-        self, tenant_id: str, jti: str
-    ) -> tuple[AccessTokenRecord, Grant | None] | None: ...
+    def access_token_state(self, tenant_id: str, jti: str) -> AccessTokenState | None:
+        """The token's record, its grant and the grant's user, in one read."""
+        ...
+
     def revoke_access_token(self, tenant_id: str, jti: str, *, now: float) -> None: ...
 
 

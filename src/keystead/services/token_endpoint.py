@@ -136,9 +136,8 @@ class TokenEndpoint:
                 info = self._tokens.check_access_token(iss, token)
             except InvalidToken:
                 return None
-            user_id = info.grant.user_id if info.grant is not None else None
-            if user_id is not None and self._tokens.user_for(iss.tenant_id, user_id) is None:
-                return None  # the user was disabled or deleted
+            if info.user_gone:
+                return None
             return {"active": True, "token_type": "Bearer", **info.claims}
         record = self._tokens.refresh_token_record(iss, token)
         if record is None or record.client_id != caller.client_id:
@@ -179,8 +178,8 @@ class TokenEndpoint:
         scopes = str(info.claims.get("scope", "")).split()
         if "openid" not in scopes or info.grant is None or info.grant.user_id is None:
             raise InsufficientScope("the access token does not grant openid")
-        user = self._tokens.user_for(iss.tenant_id, info.grant.user_id)
-        if user is None:
+        user = info.user
+        if user is None or info.user_gone:
             raise InvalidToken("the access token is invalid", detail="user gone or disabled")
         requested = (info.grant.claims or {}).get("userinfo") or {}
         return oidc_claims.release(user.claims(), oidc_claims.names_for(scopes, requested))

@@ -59,6 +59,13 @@ class TokenResponse:
 class AccessTokenInfo:
     claims: dict[str, Any]
     grant: Grant | None
+    user: User | None = None  # the grant's user, when the token was issued to one
+
+    @property
+    def user_gone(self) -> bool:
+        """Issued to a user who has since been disabled or deleted."""
+        issued_to_user = self.grant is not None and self.grant.user_id is not None
+        return issued_to_user and (self.user is None or not self.user.active)
 
 
 class Tokens:
@@ -95,7 +102,8 @@ class Tokens:
         with_id_token: bool,
     ) -> TokenResponse:
         now = self._clock()
-        access_token = self._access_token(iss, client, grant, now)
+        access_token, record = self._mint_access_token(iss, client, grant, now)
+        self._access.add_access_token(record)
         refresh = self._new_refresh(grant, client, now) if with_refresh else None
         id_token = None
         if with_id_token and grant.user_id is not None:
@@ -152,14 +160,16 @@ class Tokens:
             expires_at=record.expires_at,
             created_at=now,
         )
-        if not self._refresh.rotate_refresh_token(old_hmac, new_record, now=now):
+        view = Grant(**{**_grant_fields(grant), "scopes": narrowed})
+        access_token, at_record = self._mint_access_token(iss, client, view, now)
+        # One transaction: the old token is spent, the new one and the access token recorded.
+        if not self._refresh.rotate_refresh_token(old_hmac, new_record, now=now, access_token=at_record):
             self._grants.revoke_grant(iss.tenant_id, grant.id, now=now)
             raise InvalidGrant("refresh token is invalid", detail="concurrent reuse")
-        view = Grant(**{**_grant_fields(grant), "scopes": narrowed})
-        response = self.issue(iss, client, view, with_refresh=False, with_id_token="openid" in narrowed)
-        return TokenResponse(
-            response.access_token, response.expires_in, response.scope, new_value, response.id_token
-        )
+        id_token = None
+        if "openid" in narrowed and view.user_id is not None:
+            id_token = self._id_token(iss, client, view, access_token, None, now)
+        return TokenResponse(access_token, client.access_token_ttl, " ".join(narrowed), new_value, id_token)
 
     def revoke_grant(self, tenant_id: str, grant_id: str) -> None:
         self._grants.revoke_grant(tenant_id, grant_id, now=self._clock())
@@ -182,12 +192,12 @@ class Tokens:
         state = self._access.access_token_state(iss.tenant_id, str(verified.claims.get("jti")))
         if state is None:
             raise InvalidToken("the access token is invalid", detail="unknown jti")
-        record, grant = state
+        record, grant = state.record, state.grant
         if record.revoked_at is not None or (grant is not None and grant.revoked_at is not None):
             raise InvalidToken("the access token is invalid", detail="revoked")
         if record.grant_id is not None and grant is None:
             raise InvalidToken("the access token is invalid", detail="grant deleted")
-        return AccessTokenInfo(verified.claims, grant)
+        return AccessTokenInfo(verified.claims, grant, state.user)
 
     def refresh_token_record(self, iss: Issuer, token: str) -> RefreshToken | None:
         """A live refresh token (for introspection and revocation), else ``None``."""
@@ -223,7 +233,10 @@ class Tokens:
             raise InvalidGrant("the user is no longer active")
         return grant
 
-    def _access_token(self, iss: Issuer, client: Client, grant: Grant, now: float) -> str:
+    def _mint_access_token(
+        self, iss: Issuer, client: Client, grant: Grant, now: float
+    ) -> tuple[str, AccessTokenRecord]:
+        """A signed access token and the record to store for it (the caller stores it)."""
         jti = new_token(16)
         exp = int(now) + client.access_token_ttl
         claims: dict[str, Any] = {
@@ -238,11 +251,9 @@ class Tokens:
         }
         if grant.user_id is not None:
             claims.update(_authn_claims(grant))
-        self._access.add_access_token(
-            AccessTokenRecord(jti, iss.tenant_id, client.client_id, grant.id or None, float(exp))
-        )
+        record = AccessTokenRecord(jti, iss.tenant_id, client.client_id, grant.id or None, float(exp))
         key = self._keys.signing_key(iss.tenant_id, "ES256")
-        return jose.sign(key, claims, typ=ACCESS_TOKEN_TYP)
+        return jose.sign(key, claims, typ=ACCESS_TOKEN_TYP), record
 
     def _id_token(
         self,

@@ -9,9 +9,11 @@ from keystead.adapters.sql._base import SqlBase
 from keystead.adapters.sql._rows import to_record, to_row
 from keystead.ports.records import (
     AccessTokenRecord,
+    AccessTokenState,
     AuthorizationCode,
     Grant,
     RefreshToken,
+    User,
 )
 
 # Hot-path reads, built once: SQLAlchemy then skips constructing and cache-keying a statement.
@@ -23,9 +25,11 @@ _REFRESH_BY_HMAC = select(t.refresh_tokens).where(
     t.refresh_tokens.c.token_hmac == bindparam("token_hmac"),
 )
 _GRANT_COLUMNS = [c.label(f"g_{c.name}") for c in t.grants.c]
+_USER_COLUMNS = [c.label(f"u_{c.name}") for c in t.users.c]
 _ACCESS_TOKEN_STATE = (
-    select(t.access_tokens, *_GRANT_COLUMNS)
+    select(t.access_tokens, *_GRANT_COLUMNS, *_USER_COLUMNS)
     .outerjoin(t.grants, t.grants.c.id == t.access_tokens.c.grant_id)
+    .outerjoin(t.users, (t.users.c.id == t.grants.c.user_id) & (t.users.c.tenant_id == t.grants.c.tenant_id))
     .where(
         t.access_tokens.c.tenant_id == bindparam("tenant_id"),
         t.access_tokens.c.jti == bindparam("jti"),
@@ -111,13 +115,17 @@ class GrantTables(SqlBase):
             row = conn.execute(_REFRESH_BY_HMAC, params).mappings().first()
         return to_record(RefreshToken, row) if row else None
 
-    def rotate_refresh_token(self, old_hmac: str, new: RefreshToken, *, now: float) -> bool:
+    def rotate_refresh_token(
+        self, old_hmac: str, new: RefreshToken, *, now: float, access_token: AccessTokenRecord | None = None
+    ) -> bool:
         rt = t.refresh_tokens
         with self._write() as conn:
             stmt = update(rt).where(rt.c.token_hmac == old_hmac, rt.c.used_at.is_(None)).values(used_at=now)
             if conn.execute(stmt).rowcount != 1:
                 return False
             conn.execute(rt.insert(), to_row(new))
+            if access_token is not None:
+                conn.execute(t.access_tokens.insert(), to_row(access_token))
         return True
 
     # access tokens
@@ -125,16 +133,17 @@ class GrantTables(SqlBase):
         with self._write() as conn:
             conn.execute(t.access_tokens.insert(), to_row(record))
 
-    def access_token_state(self, tenant_id: str, jti: str) -> tuple[AccessTokenRecord, Grant | None] | None:
+    def access_token_state(self, tenant_id: str, jti: str) -> AccessTokenState | None:
         with self.engine.connect() as conn:
             row = conn.execute(_ACCESS_TOKEN_STATE, {"tenant_id": tenant_id, "jti": jti}).mappings().first()
         if row is None:
             return None
-        record = to_record(AccessTokenRecord, row)
-        if row["g_id"] is None:
-            return record, None
-        grant = to_record(Grant, {c.name: row[f"g_{c.name}"] for c in t.grants.c})
-        return record, grant
+        grant = user = None
+        if row["g_id"] is not None:
+            grant = to_record(Grant, {c.name: row[f"g_{c.name}"] for c in t.grants.c})
+        if row["u_id"] is not None:
+            user = to_record(User, {c.name: row[f"u_{c.name}"] for c in t.users.c})
+        return AccessTokenState(to_record(AccessTokenRecord, row), grant, user)
 
     def revoke_access_token(self, tenant_id: str, jti: str, *, now: float) -> None:
         at = t.access_tokens
