@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE=1
 mkdir -p test-artifacts
 
 echo "== lint and types"
-LINTED=(src tests)
+LINTED=(src tests examples)
 [[ -d bench ]] && LINTED+=(bench)
 $BIN/ruff check "${LINTED[@]}"
 $BIN/ruff format --check "${LINTED[@]}"
