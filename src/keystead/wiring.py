@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from keystead.adapters.sql import SqlStorage, create_engine_for, upgrade
 from keystead.clock import system_clock
 from keystead.config import Settings
+from keystead.services.audit import Audit
 from keystead.services.authorization import Authorization
 from keystead.services.clients import Clients
 from keystead.services.keys import KeyManager
@@ -40,6 +41,7 @@ class Keystead:
     token_endpoint: TokenEndpoint
     login: PasswordLogin
     logout: Logout
+    audit: Audit
 
     def close(self) -> None:
         self.passwords.close()
@@ -96,4 +98,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, codes=storage, ring=ring, clock=clock),
         login=PasswordLogin(storage, passwords, AttemptLimiter(settings.throttle, clock)),
         logout=Logout(clients, keys, clock),
+        audit=Audit(storage, clock),
     )

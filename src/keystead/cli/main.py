@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from keystead.cli.admin import admin_app
 from keystead.config import load_settings
 from keystead.errors import KeysteadError
 from keystead.wiring import Keystead, build
@@ -31,6 +32,7 @@ for sub, name in (
     (keys_app, "keys"),
 ):
     app.add_typer(sub, name=name)
+app.add_typer(admin_app, name="admin")
 
 console = Console()
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant name")]

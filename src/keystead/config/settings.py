@@ -69,6 +69,13 @@ class ThrottleSettings(BaseModel):
     ip_failures_per_window: int = Field(100, ge=5)
 
 
+class AdminSettings(BaseModel):
+    """The admin REST API (``/admin/api/v1``)."""
+
+    #: Tokens with scope ``keystead:platform`` issued by this tenant administer every tenant.
+    platform_tenant: str = "platform"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEYSTEAD_", env_nested_delimiter="__", extra="forbid")
 
@@ -83,6 +90,7 @@ class Settings(BaseSettings):
     passwords: PasswordSettings = Field(default_factory=PasswordSettings)
     tokens: TokenSettings = Field(default_factory=TokenSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
 
     @property
     def is_dev(self) -> bool:

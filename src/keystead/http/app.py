@@ -15,6 +15,8 @@ from starlette.staticfiles import StaticFiles
 
 from keystead.config import Settings, load_settings
 from keystead.http import oidc
+from keystead.http.admin import PREFIX as ADMIN_PREFIX
+from keystead.http.admin import create_admin_app
 from keystead.http.middleware import AccessLog, BodyLimit, CustomDomains, SecurityHeaders
 from keystead.http.responses import json_response
 from keystead.web import assets, pages
@@ -69,6 +71,7 @@ def create_app(keystead: Keystead | None = None, settings: Settings | None = Non
             Route("/.well-known/oauth-authorization-server/t/{tenant}", oidc.discovery, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Mount("/t/{tenant}", routes=tenant_routes(dev=cfg.is_dev)),
+            Mount(ADMIN_PREFIX, app=create_admin_app(keystead)),
         ],
         middleware=[
             Middleware(AccessLog),

@@ -205,3 +205,31 @@ class AccessTokenState:
     record: AccessTokenRecord
     grant: Grant | None
     user: User | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One admin write: who did what to which object, from where, and what changed.
+    ``before``/``after`` never hold secrets (the audit service removes them)."""
+
+    id: str
+    tenant_id: str
+    actor: str
+    action: str
+    target: str | None
+    ip: str | None
+    created_at: float
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """The first response to a creating request sent with an ``Idempotency-Key``."""
+
+    tenant_id: str
+    actor: str
+    key: str
+    request_mac: str
+    created_at: float
+    response: dict[str, Any] | None = None  # ``None`` while the first request is running

@@ -8,10 +8,12 @@ from typing import Any, Protocol
 from keystead.ports.records import (
     AccessTokenRecord,
     AccessTokenState,
+    AuditEvent,
     AuthorizationCode,
     Client,
     Consent,
     Grant,
+    IdempotencyRecord,
     Interaction,
     RefreshToken,
     Session,
@@ -113,6 +115,43 @@ class ConsentStore(Protocol):
     def save_consent(self, consent: Consent) -> None: ...
 
 
+class UserPageStore(Protocol):
+    def users_page(
+        self, tenant_id: str, *, after: tuple[str, str] | None, limit: int, **filters: Any
+    ) -> Sequence[User]:
+        """Users ordered by ``(username_norm, id)`` after the keyset position ``after``.
+        Filters: ``email``, ``username`` (exact, case-insensitive), ``username_prefix``,
+        ``status``, ``created_after``, ``created_before`` (epoch seconds)."""
+        ...
+
+
+class AuditStore(Protocol):
+    def add_audit_event(self, event: AuditEvent) -> None: ...
+    def audit_page(
+        self,
+        tenant_id: str,
+        *,
+        after: tuple[float, str] | None,
+        limit: int,
+        action: str | None = None,
+        target: str | None = None,
+    ) -> Sequence[AuditEvent]:
+        """Newest first, ordered by ``(created_at, id)`` descending, before the position ``after``."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    def idempotency_record(self, tenant_id: str, actor: str, key: str) -> IdempotencyRecord | None: ...
+    def claim_idempotency_key(self, record: IdempotencyRecord) -> bool:
+        """Insert ``record`` (without a response); ``False`` if the key is already taken."""
+        ...
+
+    def complete_idempotency_key(
+        self, tenant_id: str, actor: str, key: str, response: dict[str, Any]
+    ) -> None: ...
+    def release_idempotency_key(self, tenant_id: str, actor: str, key: str) -> None: ...
+
+
 class Storage(
     TenantStore,
     UserStore,
@@ -125,6 +164,9 @@ class Storage(
     SessionStore,
     InteractionStore,
     ConsentStore,
+    UserPageStore,
+    AuditStore,
+    IdempotencyStore,
     Protocol,
 ):
     """Everything one backend provides; wired once in the app factory."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from keystead.adapters.sql import tables as t
@@ -28,6 +28,24 @@ _USER_BY_ID = select(t.users).where(
 _CLIENT_BY_CLIENT_ID = select(t.clients).where(
     t.clients.c.tenant_id == bindparam("tenant_id"), t.clients.c.client_id == bindparam("client_id")
 )
+
+
+def _user_filters(filters: dict[str, Any]) -> list[Any]:
+    c = t.users.c
+    conditions: list[Any] = []
+    if filters.get("email") is not None:
+        conditions.append(c.email_norm == normalize(filters["email"]))
+    if filters.get("username") is not None:
+        conditions.append(c.username_norm == normalize(filters["username"]))
+    if filters.get("username_prefix"):
+        conditions.append(c.username_norm.startswith(normalize(filters["username_prefix"]), autoescape=True))
+    if filters.get("status") is not None:
+        conditions.append(c.status == filters["status"])
+    if filters.get("created_after") is not None:
+        conditions.append(c.created_at >= filters["created_after"])
+    if filters.get("created_before") is not None:
+        conditions.append(c.created_at < filters["created_before"])
+    return conditions
 
 
 class DirectoryTables(SqlBase):
@@ -77,6 +95,19 @@ class DirectoryTables(SqlBase):
         if after is not None:
             query = query.where(t.users.c.username_norm > after)
         query = query.order_by(t.users.c.username_norm).limit(limit)
+        with self.engine.connect() as conn:
+            return [to_record(User, r) for r in conn.execute(query).mappings()]
+
+    def users_page(
+        self, tenant_id: str, *, after: tuple[str, str] | None, limit: int, **filters: Any
+    ) -> Sequence[User]:
+        """Keyset pagination on ``(username_norm, id)``: never OFFSET, never a count."""
+        c = t.users.c
+        query = select(t.users).where(c.tenant_id == tenant_id, *_user_filters(filters))
+        if after is not None:
+            norm, user_id = after
+            query = query.where(or_(c.username_norm > norm, and_(c.username_norm == norm, c.id > user_id)))
+        query = query.order_by(c.username_norm, c.id).limit(limit)
         with self.engine.connect() as conn:
             return [to_record(User, r) for r in conn.execute(query).mappings()]
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from keystead.adapters.sql.audit import AuditTables
 from keystead.adapters.sql.directory import DirectoryTables
 from keystead.adapters.sql.grants import GrantTables
 from keystead.adapters.sql.keys import KeyTables
 from keystead.adapters.sql.sessions import SessionTables
 
 
-class SqlStorage(DirectoryTables, GrantTables, SessionTables, KeyTables):
+class SqlStorage(DirectoryTables, GrantTables, SessionTables, KeyTables, AuditTables):
     def __init__(self, engine: Engine) -> None:
         self._bind(engine)
 

@@ -207,3 +207,30 @@ consents = Table(
     Column("scopes", JSON, nullable=False),
     Column("granted_at", Double, nullable=False),
 )
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(255)),
+    Column("ip", String(64)),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("created_at", Double, nullable=False),
+    Index("ix_audit_events_tenant_time", "tenant_id", "created_at", "id"),
+    Index("ix_audit_events_tenant_target", "tenant_id", "target"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("actor", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_mac", String(64), nullable=False),
+    Column("response", JSON),
+    Column("created_at", Double, nullable=False),
+)

@@ -1,0 +1,176 @@
+"""Request and response bodies of the admin API: strict, and unknown fields refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from keystead.http.admin.problems import TYPES
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_no_nul)]
+Status = Literal["active", "disabled"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Page(Strict):
+    limit: int = Field(50, ge=1, le=200, description="Items per page")
+    cursor: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
+        None, description="`next_cursor` of the previous page"
+    )
+
+
+class UserFilters(Page):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    email: Text | None = Field(None, description="Exact email, case-insensitive")
+    username: Text | None = Field(None, description="Exact username, case-insensitive")
+    username_prefix: Text | None = Field(None, description="Usernames starting with this")
+    status: Status | None = None
+    created_after: datetime | None = Field(None, description="Created at or after (RFC 3339)")
+    created_before: datetime | None = Field(None, description="Created before (RFC 3339)")
+
+    def store_filters(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "username": self.username,
+            "username_prefix": self.username_prefix,
+            "status": self.status,
+            "created_after": epoch(self.created_after),
+            "created_before": epoch(self.created_before),
+        }
+
+
+class AuditFilters(Page):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    action: Annotated[str, StringConstraints(max_length=64), AfterValidator(_no_nul)] | None = Field(
+        None, description="e.g. `user.create`"
+    )
+    target: Text | None = Field(None, description="The id of the object acted on")
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    formatted: Text | None = None
+    street_address: Text | None = None
+    locality: Text | None = None
+    region: Text | None = None
+    postal_code: Text | None = None
+    country: Text | None = None
+
+
+class UserCreate(Strict):
+    username: Text
+    email: Text | None = None
+    email_verified: bool = False
+    password: Annotated[str, StringConstraints(max_length=1024), AfterValidator(_no_nul)] | None = Field(
+        None, description="Optional; hashed with argon2id, never returned"
+    )
+    status: Status = "active"
+    given_name: Text | None = None
+    family_name: Text | None = None
+    name: Text | None = None
+    phone_number: Text | None = None
+    locale: Text | None = None
+    address: Address | None = None
+
+
+class UserPatch(Strict):
+    """A JSON merge patch (RFC 7396): fields present are set, ``null`` clears a profile field."""
+
+    username: Text | None = None
+    email: Text | None = None
+    email_verified: bool | None = None
+    status: Status | None = None
+    given_name: Text | None = None
+    family_name: Text | None = None
+    name: Text | None = None
+    phone_number: Text | None = None
+    locale: Text | None = None
+    address: Address | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    email: str | None
+    email_verified: bool
+    status: str
+    given_name: str | None
+    family_name: str | None
+    name: str | None
+    phone_number: str | None
+    phone_number_verified: bool
+    address: dict[str, Any] | None
+    locale: str | None
+    has_password: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class AuditEventOut(BaseModel):
+    id: str
+    actor: str
+    action: str
+    target: str | None
+    ip: str | None
+    created_at: datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(description="A stable URI naming the kind of problem")
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, str]] | None = Field(
+        None, description="For validation problems: `field`, `in` and `detail` of each offending field"
+    )
+
+
+def epoch(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+def rfc3339(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these problem statuses."""
+    titles: dict[int, str] = {}
+    for status, title in TYPES.values():
+        titles.setdefault(status, title)
+    schema = {"$ref": "#/components/schemas/ProblemOut"}
+    return {
+        status: {"description": titles[status], "content": {"application/problem+json": {"schema": schema}}}
+        for status in statuses
+    }

@@ -1,0 +1,36 @@
+"""The OpenAPI 3.1 document describes every route and its problem responses."""
+
+from __future__ import annotations
+
+from tests.admin.conftest import API
+
+EXPECTED = {
+    ("get", "/tenants/{tenant}/users"): {"400", "401", "403", "404", "422"},
+    ("post", "/tenants/{tenant}/users"): {"400", "401", "403", "404", "409", "413", "422"},
+    ("get", "/tenants/{tenant}/users/{user_id}"): {"401", "403", "404", "422"},
+    ("patch", "/tenants/{tenant}/users/{user_id}"): {"400", "401", "403", "404", "409", "412", "422", "428"},
+    ("delete", "/tenants/{tenant}/users/{user_id}"): {"401", "403", "404", "412", "422"},
+    ("get", "/tenants/{tenant}/audit-events"): {"400", "401", "403", "404", "422"},
+}
+
+
+def test_openapi_lists_every_route_with_its_problem_responses(client):
+    response = client.get(f"{API}/openapi.json")
+
+    assert response.status_code == 200
+    doc = response.json()
+    assert doc["openapi"].startswith("3.1")
+    operations = {(m, p): op for p, ops in doc["paths"].items() for m, op in ops.items()}
+    assert set(operations) == set(EXPECTED)
+    for key, statuses in EXPECTED.items():
+        responses = operations[key]["responses"]
+        assert statuses <= set(responses), key
+        for status in statuses:
+            schema = responses[status]["content"]["application/problem+json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ProblemOut"}
+    assert "ProblemOut" in doc["components"]["schemas"]
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_openapi_is_public_and_docs_pages_are_off(client):
+    assert client.get(f"{API}/docs").status_code == 404
