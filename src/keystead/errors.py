@@ -28,6 +28,10 @@ class Conflict(KeysteadError):
     """A uniqueness rule would be broken (a username, an email, a tenant name)."""
 
 
+class Stale(KeysteadError):
+    """The object changed since the caller read it (optimistic concurrency); nothing was written."""
+
+
 class InvalidInput(KeysteadError):
     """A value is malformed; ``field`` names it."""
 
@@ -40,4 +44,4 @@ class ConfigurationError(KeysteadError):
     """The configuration is unsafe or inconsistent; the process must not start."""
 
 
-__all__ = ["ConfigurationError", "Conflict", "InvalidInput", "KeysteadError", "NotFound"]
+__all__ = ["ConfigurationError", "Conflict", "InvalidInput", "KeysteadError", "NotFound", "Stale"]

@@ -261,3 +261,29 @@ def test_unexpected_error_is_a_500_problem_without_detail(api: Api, keystead, mo
     assert "detail" not in problem
     assert "internal secret detail" not in response.text
     assert "internal secret detail" in caplog.text
+
+
+def test_a_change_between_the_if_match_check_and_the_write_is_412_not_a_lost_update(keystead, factory):
+    """Compare-and-set in the store: a writer holding an old version cannot overwrite a newer one."""
+    from keystead.errors import Stale
+
+    tenant = factory.tenant()
+    user = factory.user(tenant, "race")
+    keystead.users.update(tenant.id, user.id, name="First writer")  # lands after `user` was read
+
+    with pytest.raises(Stale):
+        keystead.users.update(tenant.id, user.id, expected=user, name="Second writer")
+    with pytest.raises(Stale):
+        keystead.users.set_status(tenant.id, user.id, "disabled", expected=user)
+    stored = keystead.users.get(tenant.id, user.id)
+    assert stored.name == "First writer" and stored.status == "active"
+
+
+def test_a_body_over_the_server_limit_is_a_413_problem(api: Api):
+    response = api.request(
+        "POST", "/users", content=b"{" + b" " * 70_000 + b"}", headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/payload-too-large")

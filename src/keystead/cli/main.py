@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -186,7 +186,7 @@ def user_update(
     with keystead() as k:
         t = k.tenants.get(tenant)
         user = k.users.find(t.id, username)
-        changes: dict[str, str] = {}
+        changes: dict[str, Any] = {}
         if email is not None:
             changes["email"] = email
         if name is not None:

@@ -62,9 +62,7 @@ class BodyLimit:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await _plain(
-                send, 413, b'{"error":"invalid_request","error_description":"request body too large"}'
-            )
+            await _too_large(scope, send)
             return
         seen = 0
 
@@ -79,9 +77,7 @@ class BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await _plain(
-                send, 413, b'{"error":"invalid_request","error_description":"request body too large"}'
-            )
+            await _too_large(scope, send)
 
 
 class _TooLarge(BaseException):
@@ -166,9 +162,24 @@ def _host(scope: Scope) -> str:
     return ""
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
+_OAUTH_413 = b'{"error":"invalid_request","error_description":"request body too large"}'
+_PROBLEM_413 = (
+    b'{"type":"https://keystead.dev/problems/payload-too-large","title":"Payload Too Large",'
+    b'"status":413,"detail":"request body too large"}'
+)
+
+
+async def _too_large(scope: Scope, send: Send) -> None:
+    """413 in the wire format of the path: RFC 9457 on the admin API, RFC 6749 elsewhere."""
+    if scope["path"].startswith("/admin/api/"):
+        await _plain(send, 413, _PROBLEM_413, b"application/problem+json")
+    else:
+        await _plain(send, 413, _OAUTH_413)
+
+
+async def _plain(send: Send, status: int, body: bytes, content_type: bytes = b"application/json") -> None:
     headers: list[Any] = [
-        (b"content-type", b"application/json"),
+        (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from keystead.errors import InvalidInput, NotFound
+from keystead.errors import InvalidInput, NotFound, Stale
 from keystead.ports.records import User
 from keystead.ports.stores import UserStore
 from keystead.services import validation
@@ -64,22 +64,23 @@ class Users:
     def list(self, tenant_id: str, *, after: str | None = None, limit: int = 100) -> Sequence[User]:
         return self._store.list_users(tenant_id, after=after, limit=limit)
 
-    def update(self, tenant_id: str, user_id: str, **changes: Any) -> User:
-        user = self.get(tenant_id, user_id)
+    def update(self, tenant_id: str, user_id: str, *, expected: User | None = None, **changes: Any) -> User:
+        """Change profile fields, username or email. With ``expected`` (the version the caller
+        read), the write only happens if nobody changed the user since: else :class:`Stale`."""
+        user = expected or self.get(tenant_id, user_id)
         fields: dict[str, Any] = _profile({k: v for k, v in changes.items() if k in PROFILE_FIELDS})
         if "username" in changes:
             fields["username"] = validation.username(changes["username"])
         if "email" in changes:
             fields["email"] = validation.email(changes["email"])
             fields["email_verified"] = bool(changes.get("email_verified", False))
-        fields["updated_at"] = self._clock()
-        self._store.update_user(tenant_id, user_id, **fields)
-        return replace(user, **fields)
+        return self._write(user, fields, checked=expected is not None)
 
-    def set_status(self, tenant_id: str, user_id: str, status: str) -> User:
+    def set_status(self, tenant_id: str, user_id: str, status: str, *, expected: User | None = None) -> User:
         if status not in ("active", "disabled"):
             raise InvalidInput("status", "status is active or disabled")
-        return self._set(tenant_id, user_id, status=status)
+        user = expected or self.get(tenant_id, user_id)
+        return self._write(user, {"status": status}, checked=expected is not None)
 
     def set_password(self, tenant_id: str, user_id: str, password: str) -> User:
         return self._set(tenant_id, user_id, password_hash=self._hash(password))
@@ -88,11 +89,20 @@ class Users:
         if not self._store.delete_user(tenant_id, user_id):
             raise NotFound("no such user")
 
-    def _set(self, tenant_id: str, user_id: str, **fields: Any) -> User:
-        user = self.get(tenant_id, user_id)
-        fields["updated_at"] = self._clock()
-        self._store.update_user(tenant_id, user_id, **fields)
+    def _write(self, user: User, fields: dict[str, Any], *, checked: bool) -> User:
+        # updated_at must change on every write for compare-and-set to see it
+        fields["updated_at"] = max(self._clock(), user.updated_at + 1e-6)
+        expected_updated_at = user.updated_at if checked else None
+        if not self._store.update_user(
+            user.tenant_id, user.id, expected_updated_at=expected_updated_at, **fields
+        ):
+            if checked and self._store.user_by_id(user.tenant_id, user.id) is not None:
+                raise Stale("the user was changed since it was read")
+            raise NotFound("no such user")
         return replace(user, **fields)
+
+    def _set(self, tenant_id: str, user_id: str, **fields: Any) -> User:
+        return self._write(self.get(tenant_id, user_id), fields, checked=False)
 
     def _hash(self, password: str) -> str:
         if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:

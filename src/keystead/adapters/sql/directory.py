@@ -111,13 +111,17 @@ class DirectoryTables(SqlBase):
         with self.engine.connect() as conn:
             return [to_record(User, r) for r in conn.execute(query).mappings()]
 
-    def update_user(self, tenant_id: str, user_id: str, **fields: Any) -> bool:
+    def update_user(
+        self, tenant_id: str, user_id: str, *, expected_updated_at: float | None = None, **fields: Any
+    ) -> bool:
         values = to_values(fields)
         if "username" in fields:
             values["username_norm"] = normalize(fields["username"])
         if "email" in fields:
             values["email_norm"] = normalize(fields["email"]) if fields["email"] else None
         stmt = update(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
+        if expected_updated_at is not None:
+            stmt = stmt.where(t.users.c.updated_at == expected_updated_at)
         try:
             with self._write() as conn:
                 return conn.execute(stmt.values(**values)).rowcount == 1

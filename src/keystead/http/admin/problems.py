@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keystead.errors import Conflict, InvalidInput, KeysteadError, NotFound
+from keystead.errors import Conflict, InvalidInput, KeysteadError, NotFound, Stale
 
 log = logging.getLogger("keystead.admin")
 
@@ -94,6 +94,8 @@ def from_domain(exc: KeysteadError) -> Problem:
         return Problem("conflict", exc.description)
     if isinstance(exc, NotFound):
         return Problem("not-found", exc.description)
+    if isinstance(exc, Stale):
+        return Problem("precondition-failed", exc.description)
     return Problem("bad-request", exc.description, log_detail=exc.detail)
 
 

@@ -125,10 +125,12 @@ def _apply(ctx: AdminContext, user: User, changes: dict[str, Any]) -> User:
         changes["address"] = changes["address"].model_dump(exclude_none=True)
     if "email_verified" in changes and "email" not in changes:
         changes["email"] = user.email
+    # Each write is a compare-and-set against the version If-Match named: a concurrent change
+    # between the check and the write is a 412, not a lost update.
     if changes:
-        user = ctx.app.users.update(ctx.tenant.id, user.id, **changes)
+        user = ctx.app.users.update(ctx.tenant.id, user.id, expected=user, **changes)
     if status is not None and status != user.status:
-        user = ctx.app.users.set_status(ctx.tenant.id, user.id, status)
+        user = ctx.app.users.set_status(ctx.tenant.id, user.id, status, expected=user)
     return user
 
 
