@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite, as `make test` and CI run it: lint, types, layer contracts, then the tests on
 # SQLite (unit, integration, conformance with real relying parties, Chromium end to end), then
-# the integration tier again on a throwaway PostgreSQL server.
+# the integration and admin API tiers again on a throwaway PostgreSQL server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -24,6 +24,6 @@ bash scripts/node-peers.sh
 echo "== tests on SQLite"
 $BIN/pytest -n 2 -q -p no:cacheprovider tests
 
-echo "== tests on PostgreSQL"
+echo "== tests on PostgreSQL (the tiers that touch the database in process)"
 KEYSTEAD_TEST_DATABASE=postgres bash scripts/with-services.sh \
-  $BIN/pytest -n 2 -q -p no:cacheprovider tests/integration
+  $BIN/pytest -n 2 -q -p no:cacheprovider -m "not e2e" tests/integration tests/admin
