@@ -333,3 +333,12 @@ def test_disabled_custom_domain_tenant_answers_404(app, factory, keystead):
         assert http.get("/.well-known/openid-configuration").status_code == 404
     finally:
         http.close()
+
+
+def test_a_tenant_created_after_a_failed_lookup_answers_at_once(client, keystead):
+    name = f"t{uuid.uuid4().hex[:12]}"
+    assert client.get(f"/t/{name}/.well-known/openid-configuration").status_code == 404
+
+    keystead.tenants.create(name, "Late Corp")
+
+    assert client.get(f"/t/{name}/.well-known/openid-configuration").status_code == 200

@@ -45,6 +45,7 @@ class Tenants:
         )
         self._store.add_tenant(tenant)
         self._keys.ensure_keys(tenant.id)
+        self._cache.clear()  # a "no such tenant" answer may be cached for this name
         return tenant
 
     def list(self) -> Sequence[Tenant]:
