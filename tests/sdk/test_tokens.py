@@ -145,6 +145,9 @@ def test_public_api_is_pinned() -> None:
 
     assert sorted(keystead.sdk.__all__) == [
         "AccessToken",
+        "AdminApiError",
+        "AdminClient",
+        "AsyncAdminClient",
         "AsyncIntrospector",
         "AsyncTokenVerifier",
         "InsufficientScope",

@@ -7,12 +7,16 @@ when used. This package depends on httpx and joserfc, never on Keystead's server
 """
 
 from keystead.sdk.access_token import AccessToken, require_scopes
+from keystead.sdk.admin import AdminApiError, AdminClient, AsyncAdminClient
 from keystead.sdk.errors import InsufficientScope, InvalidToken, ProviderError, SdkError
 from keystead.sdk.introspection import AsyncIntrospector, Introspector
 from keystead.sdk.tokens import AsyncTokenVerifier, TokenVerifier
 
 __all__ = [
     "AccessToken",
+    "AdminApiError",
+    "AdminClient",
+    "AsyncAdminClient",
     "AsyncIntrospector",
     "AsyncTokenVerifier",
     "InsufficientScope",

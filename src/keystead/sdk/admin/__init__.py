@@ -1,0 +1,65 @@
+"""Keystead for operators: a typed client of the admin REST API (``/admin/api/v1``), sync and
+async, with pagination iterators, retries with backoff on 429/503, automatic client-credentials
+tokens, and RFC 9457 problems raised as typed exceptions.
+
+    with AdminClient("https://id.example.com", client_id=..., client_secret=...,
+                     issuer="https://id.example.com/t/acme") as admin:
+        users = admin.users("acme")
+        alice = users.create("alice", email="alice@example.com")
+        alice = users.update(alice, name="Alice Liddell")   # If-Match: alice.etag
+        for user in users.list(username_prefix="al"):
+            ...
+"""
+
+from keystead.sdk.admin._core import PLATFORM_SCOPE, TENANT_SCOPE, Call
+from keystead.sdk.admin.client import (
+    AdminClient,
+    AsyncAdminClient,
+    AsyncAuditEvents,
+    AsyncUsers,
+    AuditEvents,
+    Users,
+)
+from keystead.sdk.admin.errors import (
+    AdminApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+    ValidationFailed,
+)
+from keystead.sdk.admin.models import AuditEvent, Page, User
+from keystead.sdk.admin.routes import Address, UserChanges, UserFields, UserFilters
+
+__all__ = [
+    "PLATFORM_SCOPE",
+    "TENANT_SCOPE",
+    "Address",
+    "AdminApiError",
+    "AdminClient",
+    "AsyncAdminClient",
+    "AsyncAuditEvents",
+    "AsyncUsers",
+    "AuditEvent",
+    "AuditEvents",
+    "BadRequest",
+    "Call",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "Page",
+    "PreconditionFailed",
+    "RateLimited",
+    "ServerError",
+    "Unauthorized",
+    "User",
+    "UserChanges",
+    "UserFields",
+    "UserFilters",
+    "Users",
+    "ValidationFailed",
+]

@@ -1,0 +1,160 @@
+"""The admin API's resources as sans-IO request builders: each method returns a :class:`Call`
+that the sync and the async client both send. A new resource (clients, keys, sessions...) is a
+``...Routes`` class here plus two thin wrappers in :mod:`keystead.sdk.admin.client`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Literal, TypedDict, TypeVar
+
+import httpx
+
+from keystead.sdk.admin._core import MERGE_PATCH, Call, Engine, json_object, new_idempotency_key, no_content
+from keystead.sdk.admin.models import AuditEvent, Page, User, rfc3339
+
+T = TypeVar("T")
+Status = Literal["active", "disabled"]
+
+
+class Address(TypedDict, total=False):
+    formatted: str
+    street_address: str
+    locality: str
+    region: str
+    postal_code: str
+    country: str
+
+
+class UserFields(TypedDict, total=False):
+    """Optional fields of a new user (``username`` is a positional argument)."""
+
+    email: str
+    email_verified: bool
+    password: str
+    status: Status
+    given_name: str
+    family_name: str
+    name: str
+    phone_number: str
+    locale: str
+    address: Address
+
+
+class UserChanges(TypedDict, total=False):
+    """A merge patch: fields given are set; ``None`` clears a profile field."""
+
+    username: str
+    email: str | None
+    email_verified: bool
+    status: Status
+    given_name: str | None
+    family_name: str | None
+    name: str | None
+    phone_number: str | None
+    locale: str | None
+    address: Address | None
+
+
+class UserFilters(TypedDict, total=False):
+    """Filters of a user list (AND); ``page_size`` is the ``limit`` of each request (1..200)."""
+
+    email: str
+    username: str
+    username_prefix: str
+    status: Status
+    created_after: datetime | str
+    created_before: datetime | str
+    page_size: int
+
+
+def page_of(parse_item: Callable[[Mapping[str, Any]], T]) -> Callable[[httpx.Response], Page[T]]:
+    def parse(response: httpx.Response) -> Page[T]:
+        body = json_object(response)
+        items = body.get("items")
+        cursor = body.get("next_cursor")
+        return Page(
+            tuple(parse_item(i) for i in items) if isinstance(items, list) else (),
+            cursor if isinstance(cursor, str) else None,
+        )
+
+    return parse
+
+
+def query(filters: Mapping[str, Any], cursor: str | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name == "page_size":
+            params["limit"] = str(int(value))
+        elif isinstance(value, datetime):
+            params[name] = rfc3339(value)
+        else:
+            params[name] = str(value)
+    if cursor is not None:
+        params["cursor"] = cursor
+    return params
+
+
+def _user(response: httpx.Response) -> User:
+    return User.from_json(json_object(response), response.headers.get("etag"))
+
+
+def _user_item(body: Mapping[str, Any]) -> User:
+    return User.from_json(body)
+
+
+class UserRoutes:
+    """``/tenants/{tenant}/users``."""
+
+    def __init__(self, engine: Engine, tenant: str) -> None:
+        self.tenant = tenant
+        self._engine = engine
+
+    def _url(self, *rest: str) -> str:
+        return self._engine.url("tenants", self.tenant, "users", *rest)
+
+    def create(self, username: str, fields: UserFields, idempotency_key: str | None) -> Call[User]:
+        key = idempotency_key or new_idempotency_key()
+        body = {"username": username, **{k: v for k, v in fields.items() if v is not None}}
+        return Call("POST", self._url(), _user, json=body, headers={"Idempotency-Key": key})
+
+    def get(self, user_id: str) -> Call[User]:
+        return Call("GET", self._url(user_id), _user)
+
+    def update(self, user: User, changes: UserChanges) -> Call[User]:
+        if user.etag is None:
+            raise ValueError("update needs a user read with get() (or create/update): its ETag")
+        return Call(
+            "PATCH",
+            self._url(user.id),
+            _user,
+            json=dict(changes),
+            headers={"If-Match": user.etag},
+            content_type=MERGE_PATCH,
+            idempotent=False,  # a repeat after a lost answer would be a 412, not a success
+        )
+
+    def delete(self, user: User | str, etag: str | None) -> Call[None]:
+        user_id = user.id if isinstance(user, User) else user
+        headers = {"If-Match": etag} if etag is not None else {}
+        return Call("DELETE", self._url(user_id), no_content, headers=headers)
+
+    def page(self, filters: UserFilters, cursor: str | None) -> Call[Page[User]]:
+        return Call("GET", self._url(), page_of(_user_item), params=query(filters, cursor))
+
+
+class AuditRoutes:
+    """``/tenants/{tenant}/audit-events``, newest first."""
+
+    def __init__(self, engine: Engine, tenant: str) -> None:
+        self.tenant = tenant
+        self._engine = engine
+
+    def page(
+        self, action: str | None, target: str | None, page_size: int | None, cursor: str | None
+    ) -> Call[Page[AuditEvent]]:
+        filters = {"action": action, "target": target, "page_size": page_size}
+        url = self._engine.url("tenants", self.tenant, "audit-events")
+        return Call("GET", url, page_of(AuditEvent.from_json), params=query(filters, cursor))
