@@ -16,8 +16,32 @@ ROUTES = [
     ("PATCH", "/users/00000000-0000-0000-0000-000000000000", {"name": "X"}),
     ("DELETE", "/users/00000000-0000-0000-0000-000000000000", None),
     ("GET", "/audit-events", None),
+    ("GET", "/clients", None),
+    ("POST", "/clients", {"name": "App", "redirect_uris": ["https://rp.example.com/cb"]}),
+    ("GET", "/clients/11111111-1111-1111-1111-111111111111", None),
+    ("PATCH", "/clients/11111111-1111-1111-1111-111111111111", {"name": "X"}),
+    ("POST", "/clients/11111111-1111-1111-1111-111111111111/secret", None),
+    ("GET", "/keys", None),
+    ("POST", "/keys/rotate", None),
+    ("GET", "/users/00000000-0000-0000-0000-000000000000/sessions", None),
+    ("DELETE", "/users/00000000-0000-0000-0000-000000000000/sessions", None),
+    ("DELETE", "/sessions/22222222-2222-2222-2222-222222222222", None),
 ]
-ROUTE_IDS = [f"{m} {p.split('/')[1]}{'/{id}' if p.count('/') > 1 else ''}" for m, p, _ in ROUTES]
+#: The placeholder ids of ROUTES and the path parameters they stand for.
+PLACEHOLDERS = {
+    "00000000-0000-0000-0000-000000000000": "{user_id}",
+    "11111111-1111-1111-1111-111111111111": "{client_id}",
+    "22222222-2222-2222-2222-222222222222": "{session_id}",
+}
+
+
+def _template(path: str) -> str:
+    for placeholder, name in PLACEHOLDERS.items():
+        path = path.replace(placeholder, name)
+    return path
+
+
+ROUTE_IDS = [f"{m} {_template(p).removeprefix('/')}" for m, p, _ in ROUTES]
 
 
 def test_route_table_covers_every_route(client):
@@ -27,7 +51,7 @@ def test_route_table_covers_every_route(client):
         for path, operations in paths.items()
         for method in operations
     }
-    listed = {(m, p.replace("00000000-0000-0000-0000-000000000000", "{user_id}")) for m, p, _ in ROUTES}
+    listed = {(m, _template(p)) for m, p, _ in ROUTES}
     assert served == listed
 
 
@@ -160,3 +184,11 @@ def test_tokens_never_reach_the_logs(api: Api, other_api: Api, caplog):
 
     assert api.token not in caplog.text
     assert api.token.split(".")[2] not in caplog.text
+
+
+def test_a_newline_in_a_path_parameter_stays_in_the_admin_api(client):
+    """Starlette's default mount pattern stops at a newline; the admin mount must not."""
+    for path in ("/tenants/acme%0A/users", "/tenants/acme/users/x%0Ay", "/tenants/acme/users/x%0A"):
+        response = client.get(f"{API}{path}")
+        assert response.status_code == 401, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"

@@ -11,6 +11,16 @@ EXPECTED = {
     ("patch", "/tenants/{tenant}/users/{user_id}"): {"400", "401", "403", "404", "409", "412", "422", "428"},
     ("delete", "/tenants/{tenant}/users/{user_id}"): {"401", "403", "404", "412", "422"},
     ("get", "/tenants/{tenant}/audit-events"): {"400", "401", "403", "404", "422"},
+    ("get", "/tenants/{tenant}/clients"): {"400", "401", "403", "404", "422"},
+    ("post", "/tenants/{tenant}/clients"): {"400", "401", "403", "404", "409", "413", "422"},
+    ("get", "/tenants/{tenant}/clients/{client_id}"): {"401", "403", "404", "422"},
+    ("patch", "/tenants/{tenant}/clients/{client_id}"): {"400", "401", "403", "404", "412", "422", "428"},
+    ("post", "/tenants/{tenant}/clients/{client_id}/secret"): {"401", "403", "404", "412", "422"},
+    ("get", "/tenants/{tenant}/keys"): {"401", "403", "404"},
+    ("post", "/tenants/{tenant}/keys/rotate"): {"401", "403", "404"},
+    ("get", "/tenants/{tenant}/users/{user_id}/sessions"): {"401", "403", "404", "422"},
+    ("delete", "/tenants/{tenant}/users/{user_id}/sessions"): {"401", "403", "404", "422"},
+    ("delete", "/tenants/{tenant}/sessions/{session_id}"): {"401", "403", "404", "422"},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -47,6 +48,15 @@ async def health(request: Request) -> Response:
     return json_response({"status": "ok"})
 
 
+def _admin_mount(keystead: Keystead) -> Mount:
+    """The admin API's mount. Starlette's pattern is ``.*`` without DOTALL, so a ``%0A`` in a path
+    parameter would escape the admin app (a plain 404 before the token is checked): match
+    everything under the prefix, newlines included."""
+    mount = Mount(ADMIN_PREFIX, app=create_admin_app(keystead))
+    mount.path_regex = re.compile(rf"^{re.escape(ADMIN_PREFIX)}/(?P<path>.*)\Z", re.DOTALL)
+    return mount
+
+
 def _lifespan(keystead: Keystead) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -71,7 +81,7 @@ def create_app(keystead: Keystead | None = None, settings: Settings | None = Non
             Route("/.well-known/oauth-authorization-server/t/{tenant}", oidc.discovery, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Mount("/t/{tenant}", routes=tenant_routes(dev=cfg.is_dev)),
-            Mount(ADMIN_PREFIX, app=create_admin_app(keystead)),
+            _admin_mount(keystead),
         ],
         middleware=[
             Middleware(AccessLog),

@@ -10,8 +10,9 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from keystead.errors import InvalidInput, NotFound
+from keystead.errors import InvalidInput, NotFound, Stale
 from keystead.ports.records import Client
 from keystead.ports.stores import ClientStore
 from keystead.protocols.jose import SUPPORTED_ALGS
@@ -24,6 +25,22 @@ from keystead.services.secrets import KeyRing, new_token
 from keystead.types import Clock
 
 SECRET_PURPOSE = "client-secret"
+UPDATABLE = frozenset(
+    {
+        "name",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "grant_types",
+        "scopes",
+        "first_party",
+        "id_token_alg",
+        "access_token_ttl",
+        "id_token_ttl",
+        "refresh_token_ttl",
+        "status",
+        "client_uri",
+    }
+)
 CACHE_SECONDS = 5.0
 
 
@@ -101,7 +118,8 @@ class Clients:
         return NewClient(client, secret)
 
     def rotate_secret(self, tenant_id: str, client_id: str) -> NewClient:
-        client = self.get(tenant_id, client_id)
+        """A new secret, whatever the client's status (disable, rotate, enable after a leak)."""
+        client = self.lookup(tenant_id, client_id)
         if client.client_type != CONFIDENTIAL:
             raise InvalidInput("client_type", "public clients have no secret")
         secret = new_token()
@@ -109,6 +127,69 @@ class Clients:
         self._store.update_client(tenant_id, client_id, secret_hash=secret_hash)
         self._cache.pop((tenant_id, client_id), None)
         return NewClient(replace(client, secret_hash=secret_hash), secret)
+
+    def update(self, tenant_id: str, client_id: str, *, expected: Client, **changes: Any) -> Client:
+        """Change the client's settings (not its type or secret) if it is still ``expected``;
+        otherwise raise ``Stale`` and write nothing. The same rules as ``create`` apply."""
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise InvalidInput(sorted(unknown)[0], "this field cannot be changed")
+        fields = self._checked(expected, changes)
+        current = self._store.client_by_client_id(tenant_id, client_id)
+        if current is None:
+            raise NotFound("no such client")
+        if current != expected:
+            raise Stale("the client was changed since it was read")
+        if not self._store.update_client(tenant_id, client_id, **fields):
+            raise NotFound("no such client")
+        self._cache.pop((tenant_id, client_id), None)
+        return replace(expected, **fields)
+
+    def _checked(self, client: Client, changes: dict[str, Any]) -> dict[str, Any]:
+        fields = self._normalized(changes)
+        merged = replace(client, **fields)
+        _check_choices(merged.client_type, merged.grant_types, merged.id_token_alg)
+        if merged.client_type == PUBLIC and "client_credentials" in merged.grant_types:
+            raise InvalidInput("grant_types", "public clients cannot use client_credentials")
+        if "authorization_code" in merged.grant_types and not merged.redirect_uris:
+            raise InvalidInput("redirect_uris", "the authorization code grant needs a redirect URI")
+        if "id_token_alg" in fields:
+            self._ensure_key(client.tenant_id, (merged.id_token_alg,))
+        return fields
+
+    def _normalized(self, changes: dict[str, Any]) -> dict[str, Any]:
+        fields = dict(changes)
+        if "name" in fields:
+            fields["name"] = str(fields["name"]).strip()[:200] or "Unnamed application"
+        for name in ("redirect_uris", "post_logout_redirect_uris"):
+            if name in fields:
+                fields[name] = tuple(validation.redirect_uri(u, field=name) for u in fields[name])
+        for name in ("grant_types", "scopes"):
+            if name in fields:
+                fields[name] = tuple(dict.fromkeys(fields[name]))
+        for name in ("access_token_ttl", "id_token_ttl"):
+            if name in fields:
+                fields[name] = self._ttl(name, fields[name])
+        if "refresh_token_ttl" in fields:
+            fields["refresh_token_ttl"] = max(60, fields["refresh_token_ttl"])
+        if fields.get("status", "active") not in ("active", "disabled"):
+            raise InvalidInput("status", "status is active or disabled")
+        return fields
+
+    def lookup(self, tenant_id: str, client_id: str) -> Client:
+        """The stored client whatever its status, read through (for administrators)."""
+        client = self._store.client_by_client_id(tenant_id, client_id)
+        if client is None:
+            raise NotFound("no such client")
+        return client
+
+    def page(self, tenant_id: str, *, after: tuple[float, str] | None, limit: int) -> Sequence[Client]:
+        """Clients ordered by ``(created_at, id)`` after the keyset position ``after``. A tenant
+        has few clients, so the order and the position are applied to the tenant's list."""
+        ordered = sorted(self._store.list_clients(tenant_id), key=lambda c: (c.created_at, c.id))
+        if after is not None:
+            ordered = [c for c in ordered if (c.created_at, c.id) > after]
+        return ordered[:limit]
 
     def list(self, tenant_id: str) -> Sequence[Client]:
         return self._store.list_clients(tenant_id)

@@ -11,6 +11,7 @@ from keystead.services.secrets import KeyRing, new_token
 from keystead.types import Clock
 
 PURPOSE = "session"
+MAX_LISTED = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +63,23 @@ class Sessions:
         now = self._clock()
         self._store.revoke_session(session.tenant_id, session.id, now=now)
         self._grants.revoke_grants_of_session(session.tenant_id, session.id, now=now)
+
+    def find(self, tenant_id: str, session_id: str) -> Session | None:
+        """A live session of this tenant by its id (for administrators), or ``None``."""
+        session = self._store.session_by_id(tenant_id, session_id)
+        if session is None or session.revoked_at is not None or session.expires_at <= self._clock():
+            return None
+        return session
+
+    def of_user(self, tenant_id: str, user_id: str, *, limit: int = MAX_LISTED) -> list[Session]:
+        """The user's live sessions, newest first."""
+        return list(self._store.sessions_of_user(tenant_id, user_id, now=self._clock(), limit=limit))
+
+    def end_all_of_user(self, tenant_id: str, user_id: str) -> list[str]:
+        """Revoke every live session of the user and the grants made in them; their ids."""
+        ended = []
+        while batch := self.of_user(tenant_id, user_id):
+            for session in batch:
+                self.end(session)
+                ended.append(session.id)
+        return ended

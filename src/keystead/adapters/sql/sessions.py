@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -33,6 +34,29 @@ class SessionTables(SqlBase):
         )
         with self._write() as conn:
             conn.execute(stmt)
+
+    def session_by_id(self, tenant_id: str, session_id: str) -> Session | None:
+        s = t.sessions
+        query = select(s).where(s.c.tenant_id == tenant_id, s.c.id == session_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return to_record(Session, row) if row else None
+
+    def sessions_of_user(self, tenant_id: str, user_id: str, *, now: float, limit: int) -> Sequence[Session]:
+        s = t.sessions
+        query = (
+            select(s)
+            .where(
+                s.c.tenant_id == tenant_id,
+                s.c.user_id == user_id,
+                s.c.revoked_at.is_(None),
+                s.c.expires_at > now,
+            )
+            .order_by(s.c.created_at.desc(), s.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [to_record(Session, r) for r in conn.execute(query).mappings()]
 
     def add_interaction(self, interaction: Interaction) -> None:
         with self._write() as conn:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from keystead.http.admin import audit, users
+from keystead.http.admin import audit, clients, keys, sessions, users
 from keystead.http.admin.problems import http_exception_handler
 from keystead.http.admin.schemas import ProblemOut
 from keystead.wiring import Keystead
@@ -32,6 +32,9 @@ def create_admin_app(keystead: Keystead) -> FastAPI:
     app.add_exception_handler(RequestValidationError, http_exception_handler)
     app.include_router(users.router)
     app.include_router(audit.router)
+    app.include_router(clients.router)
+    app.include_router(keys.router)
+    app.include_router(sessions.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -142,6 +142,110 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
+class ClientFilters(Page):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+Uri = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_no_nul)]
+Name = Annotated[str, StringConstraints(max_length=128), AfterValidator(_no_nul)]
+Ttl = Annotated[int, Field(ge=30, le=400 * 86400)]
+
+
+class ClientFields(Strict):
+    redirect_uris: list[Uri] | None = Field(None, max_length=50, description="Exact-match redirect URIs")
+    post_logout_redirect_uris: list[Uri] | None = Field(None, max_length=50)
+    grant_types: list[Name] | None = Field(None, max_length=10)
+    scopes: list[Name] | None = Field(None, max_length=100)
+    first_party: bool | None = Field(None, description="Skip the consent page")
+    id_token_alg: Name | None = Field(None, description="e.g. `ES256`, `RS256`, `EdDSA`")
+    access_token_ttl: Ttl | None = None
+    id_token_ttl: Ttl | None = None
+    refresh_token_ttl: Ttl | None = None
+    client_uri: Uri | None = None
+
+
+class ClientCreate(ClientFields):
+    name: Text
+    client_type: Literal["confidential", "public"] = "confidential"
+    client_id: Text | None = Field(None, description="Chosen by Keystead when absent")
+
+
+class ClientPatch(ClientFields):
+    """A JSON merge patch (RFC 7396) of the client's settings; its type and secret do not change
+    here (rotate the secret with `POST .../secret`)."""
+
+    name: Text | None = None
+    status: Status | None = None
+
+
+class ClientOut(BaseModel):
+    id: str
+    client_id: str
+    name: str
+    client_type: str
+    status: str
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    grant_types: list[str]
+    scopes: list[str]
+    first_party: bool
+    id_token_alg: str
+    access_token_ttl: int
+    id_token_ttl: int
+    refresh_token_ttl: int
+    client_uri: str | None
+    has_secret: bool
+    created_at: datetime
+    client_secret: str | None = Field(
+        None, description="Only in the response that created or rotated it: shown once, never again"
+    )
+
+
+class ClientPage(BaseModel):
+    items: list[ClientOut]
+    next_cursor: str | None
+
+
+class ClientSecretOut(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="Shown once; only its keyed hash is stored")
+
+
+class KeyOut(BaseModel):
+    kid: str
+    alg: str
+    status: str = Field(description="`active` signs; `retired` is still published until `publish_until`")
+    created_at: datetime
+    publish_until: datetime | None
+
+
+class KeyList(BaseModel):
+    items: list[KeyOut]
+
+
+class RotatedKey(BaseModel):
+    kid: str
+    alg: str
+
+
+class KeyRotation(BaseModel):
+    rotated: list[RotatedKey]
+
+
+class SessionOut(BaseModel):
+    id: str
+    user_id: str
+    created_at: datetime
+    auth_time: datetime
+    expires_at: datetime
+    acr: str | None
+    amr: list[str]
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]
+
+
 class ProblemOut(BaseModel):
     """RFC 9457 problem details."""
 

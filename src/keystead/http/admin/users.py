@@ -29,7 +29,7 @@ from keystead.ports.stores import UserPageStore
 ETAG_PURPOSE = "admin-etag"
 UserId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=1024)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=1024)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 AUTH = (401, 403)
 
 router = APIRouter(route_class=ProblemRoute, tags=["users"], prefix="/tenants/{tenant}/users")
