@@ -336,3 +336,17 @@ def test_a_leaked_secret_is_replaced_while_the_client_is_disabled(api: Api):
     assert rotated.status_code == 200, rotated.text
     assert _token(api, client["client_id"], client["client_secret"]) == 401
     assert _token(api, client["client_id"], rotated.json()["client_secret"]) == 200
+
+
+def test_a_client_changed_between_read_and_write_is_stale_and_unchanged(keystead, factory):
+    """Compare-and-set on the client's version: an update from an old read writes nothing."""
+    from keystead.errors import Stale
+
+    tenant = factory.tenant()
+    rp = factory.client(tenant)
+    old = keystead.clients.lookup(tenant.id, rp.client_id)
+    keystead.clients.update(tenant.id, rp.client_id, expected=old, name="First writer")
+
+    with pytest.raises(Stale):
+        keystead.clients.update(tenant.id, rp.client_id, expected=old, name="Second writer")
+    assert keystead.clients.lookup(tenant.id, rp.client_id).name == "First writer"

@@ -83,6 +83,7 @@ class Client:
     status: str = "active"
     client_uri: str | None = None
     created_at: float = 0.0
+    updated_at: float = 0.0  # a version: every write moves it forward
 
     @property
     def active(self) -> bool:

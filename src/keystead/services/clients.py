@@ -111,7 +111,8 @@ class Clients:
             id_token_ttl=self._ttl("id_token_ttl", id_token_ttl),
             refresh_token_ttl=max(60, refresh_token_ttl),
             client_uri=client_uri,
-            created_at=self._clock(),
+            created_at=(now := self._clock()),
+            updated_at=now,
         )
         self._ensure_key(tenant_id, (id_token_alg,))
         self._store.add_client(client)
@@ -124,9 +125,10 @@ class Clients:
             raise InvalidInput("client_type", "public clients have no secret")
         secret = new_token()
         secret_hash = self._ring.mac(SECRET_PURPOSE, secret)
-        self._store.update_client(tenant_id, client_id, secret_hash=secret_hash)
+        updated_at = max(self._clock(), client.updated_at + 1e-6)
+        self._store.update_client(tenant_id, client_id, secret_hash=secret_hash, updated_at=updated_at)
         self._cache.pop((tenant_id, client_id), None)
-        return NewClient(replace(client, secret_hash=secret_hash), secret)
+        return NewClient(replace(client, secret_hash=secret_hash, updated_at=updated_at), secret)
 
     def update(self, tenant_id: str, client_id: str, *, expected: Client, **changes: Any) -> Client:
         """Change the client's settings (not its type or secret) if it is still ``expected``;
@@ -135,13 +137,14 @@ class Clients:
         if unknown:
             raise InvalidInput(sorted(unknown)[0], "this field cannot be changed")
         fields = self._checked(expected, changes)
-        current = self._store.client_by_client_id(tenant_id, client_id)
-        if current is None:
-            raise NotFound("no such client")
-        if current != expected:
+        fields["updated_at"] = max(self._clock(), expected.updated_at + 1e-6)
+        # compare-and-set: the write happens only if the stored version is still `expected`
+        if not self._store.update_client(
+            tenant_id, client_id, expected_updated_at=expected.updated_at, **fields
+        ):
+            if self._store.client_by_client_id(tenant_id, client_id) is None:
+                raise NotFound("no such client")
             raise Stale("the client was changed since it was read")
-        if not self._store.update_client(tenant_id, client_id, **fields):
-            raise NotFound("no such client")
         self._cache.pop((tenant_id, client_id), None)
         return replace(expected, **fields)
 

@@ -153,8 +153,12 @@ class DirectoryTables(SqlBase):
             rows = conn.execute(query.order_by(t.clients.c.created_at)).mappings()
             return [to_record(Client, r) for r in rows]
 
-    def update_client(self, tenant_id: str, client_id: str, **fields: Any) -> bool:
+    def update_client(
+        self, tenant_id: str, client_id: str, *, expected_updated_at: float | None = None, **fields: Any
+    ) -> bool:
         stmt = update(t.clients).where(t.clients.c.tenant_id == tenant_id, t.clients.c.client_id == client_id)
+        if expected_updated_at is not None:
+            stmt = stmt.where(t.clients.c.updated_at == expected_updated_at)
         with self._write() as conn:
             return conn.execute(stmt.values(**to_values(fields))).rowcount == 1
 

@@ -86,6 +86,7 @@ clients = Table(
     Column("status", String(16), nullable=False),
     Column("client_uri", String(2048)),
     Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False, server_default="0"),
     UniqueConstraint("tenant_id", "client_id", name="uq_clients_tenant_client_id"),
 )
 
