@@ -27,6 +27,13 @@ ROUTES = [
     ("DELETE", "/users/00000000-0000-0000-0000-000000000000/sessions", None),
     ("DELETE", "/sessions/22222222-2222-2222-2222-222222222222", None),
 ]
+#: The platform-only routes (under ``/admin/api/v1``, not a tenant's): every tenant admin gets 403.
+PLATFORM_ROUTES = [
+    ("GET", "/tenants", None),
+    ("POST", "/tenants", {"name": "someone"}),
+    ("GET", "/tenants/{tenant}", None),
+    ("PATCH", "/tenants/{tenant}", {"status": "disabled"}),
+]
 #: The placeholder ids of ROUTES and the path parameters they stand for.
 PLACEHOLDERS = {
     "00000000-0000-0000-0000-000000000000": "{user_id}",
@@ -52,7 +59,27 @@ def test_route_table_covers_every_route(client):
         for method in operations
     }
     listed = {(m, _template(p)) for m, p, _ in ROUTES}
+    listed |= {(m, p.removeprefix("/tenants/{tenant}")) for m, p, _ in PLATFORM_ROUTES}
     assert served == listed
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"), PLATFORM_ROUTES, ids=[f"{m} {p}" for m, p, _ in PLATFORM_ROUTES]
+)
+def test_tenant_admin_is_refused_on_every_platform_route(api: Api, other_api: Api, method, path, body):
+    for target in (api, other_api):  # its own tenant, and another
+        real_path = path.replace("{tenant}", target.tenant.name)
+        response = api.http.request(method, API + real_path, json=body, headers=api.headers())
+        assert_problem(response, 403, "forbidden")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"), PLATFORM_ROUTES, ids=[f"{m} {p}" for m, p, _ in PLATFORM_ROUTES]
+)
+def test_platform_routes_without_a_token_are_401(api: Api, method, path, body):
+    response = api.http.request(method, API + path.replace("{tenant}", api.tenant.name), json=body)
+
+    assert_problem(response, 401, "unauthorized")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES, ids=ROUTE_IDS)

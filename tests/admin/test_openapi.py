@@ -21,6 +21,10 @@ EXPECTED = {
     ("get", "/tenants/{tenant}/users/{user_id}/sessions"): {"401", "403", "404", "422"},
     ("delete", "/tenants/{tenant}/users/{user_id}/sessions"): {"401", "403", "404", "422"},
     ("delete", "/tenants/{tenant}/sessions/{session_id}"): {"401", "403", "404", "422"},
+    ("get", "/tenants"): {"400", "401", "403", "422"},
+    ("post", "/tenants"): {"400", "401", "403", "409", "413", "422"},
+    ("get", "/tenants/{tenant}"): {"401", "403", "404", "422"},
+    ("patch", "/tenants/{tenant}"): {"400", "401", "403", "404", "413", "422"},
 }
 
 

@@ -17,6 +17,8 @@ from tests.support.live_server import LiveServer, _wait, free_port, live_server
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
+# generous timeouts: these run beside browsers and other live servers on two cores
+http = httpx.Client(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +82,7 @@ def api(live: LiveServer) -> Iterator[str]:
 
 
 def _token(live: LiveServer, machine: tuple[str, str], scope: str) -> str:
-    response = httpx.post(
+    response = http.post(
         f"{live.issuer}/token", auth=machine, data={"grant_type": "client_credentials", "scope": scope}
     )
     assert response.status_code == 200, response.text
@@ -90,24 +92,24 @@ def _token(live: LiveServer, machine: tuple[str, str], scope: str) -> str:
 def test_the_example_api_accepts_a_keystead_token_with_the_scope(live, machine, api):
     token = _token(live, machine, "invoices:read")
 
-    me = httpx.get(f"{api}/me", headers={"Authorization": f"Bearer {token}"})
-    invoices = httpx.get(f"{api}/invoices", headers={"Authorization": f"Bearer {token}"})
+    me = http.get(f"{api}/me", headers={"Authorization": f"Bearer {token}"})
+    invoices = http.get(f"{api}/invoices", headers={"Authorization": f"Bearer {token}"})
 
     assert me.status_code == 200 and me.json()["client_id"] == "billing-job"
     assert invoices.status_code == 200 and invoices.json()["invoices"]
 
 
 def test_the_example_api_refuses_missing_tampered_and_underscoped_tokens(live, machine, api):
-    missing = httpx.get(f"{api}/invoices")
+    missing = http.get(f"{api}/invoices")
     assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
 
     token = _token(live, machine, "invoices:read")
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-    bad = httpx.get(f"{api}/invoices", headers={"Authorization": f"Bearer {tampered}"})
+    bad = http.get(f"{api}/invoices", headers={"Authorization": f"Bearer {tampered}"})
     assert bad.status_code == 401 and 'error="invalid_token"' in bad.headers["www-authenticate"]
 
     reports_only = _token(live, machine, "reports")
-    forbidden = httpx.get(f"{api}/invoices", headers={"Authorization": f"Bearer {reports_only}"})
+    forbidden = http.get(f"{api}/invoices", headers={"Authorization": f"Bearer {reports_only}"})
     assert (
         forbidden.status_code == 403 and 'error="insufficient_scope"' in forbidden.headers["www-authenticate"]
     )

@@ -546,3 +546,96 @@ def test_connection_errors_exhaust_the_retries() -> None:
         admin.users("a/b").get("x/y")
     assert calls == ["/admin/api/v1/tenants/a%2Fb/users/x%2Fy"] * 3
     assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1 and 1 <= sleeps[1] <= 2
+
+
+# tenants and clients resources
+def _platform_admin(wire: Wire, keystead: Keystead) -> AdminClient:
+    platform = keystead.tenants.create(keystead.settings.admin.platform_tenant, "Platform")
+    operator = register(keystead, platform, PLATFORM_SCOPE)
+    return AdminClient(
+        BASE,
+        client_id=operator.client_id,
+        client_secret=operator.secret,
+        issuer=operator.issuer,
+        scope=PLATFORM_SCOPE,
+        http=wire.http(),
+    )
+
+
+def test_tenants_create_list_get_update(wire: Wire, keystead: Keystead) -> None:
+    tenants = _platform_admin(wire, keystead).tenants()
+    prefix = unique("sdk")
+
+    created = [tenants.create(f"{prefix}-{i}", display_name=f"T{i}", brand_color="#0A0B0C") for i in range(3)]
+
+    assert created[0].brand_color == "#0a0b0c"
+    assert created[0].issuer == f"{BASE}/t/{prefix}-0"
+    assert [t.name for t in tenants.list(name_prefix=prefix, page_size=2)] == [
+        f"{prefix}-{i}" for i in range(3)
+    ]
+    assert tenants.get(f"{prefix}-1") == created[1]
+    assert tenants.update(f"{prefix}-2", status="disabled").status == "disabled"
+    assert [t.name for t in tenants.list(name_prefix=prefix, status="disabled")] == [f"{prefix}-2"]
+    with pytest.raises(Conflict):
+        tenants.create(f"{prefix}-0")
+    with pytest.raises(ValidationFailed):
+        tenants.create("Not A Name")
+
+
+def test_tenants_need_a_platform_admin(admin: AdminClient) -> None:
+    with pytest.raises(Forbidden):
+        list(admin.tenants().list())
+
+
+def test_clients_create_list_get_update_rotate(admin: AdminClient, machine: Machine) -> None:
+    clients = admin.clients(machine.tenant.name)
+
+    created = clients.create(
+        "Shop", redirect_uris=["https://rp.example.com/cb"], scopes=["openid", "profile"]
+    )
+
+    assert created.client_secret and len(created.client_secret) >= 32
+    assert created.etag
+    fetched = clients.get(created.client_id)
+    assert fetched.client_secret is None
+    assert fetched == created
+    assert created.client_id in [c.client_id for c in clients.list(page_size=1)]
+    renamed = clients.update(fetched, name="Shop 2")
+    assert renamed.name == "Shop 2"
+    with pytest.raises(PreconditionFailed):
+        clients.update(fetched, name="Stale")
+    rotated = clients.rotate_secret(renamed)
+    assert rotated.client_secret != created.client_secret
+    assert rotated.etag != renamed.etag
+    public = clients.create("SPA", client_type="public", redirect_uris=["https://spa.example.com/cb"])
+    assert public.client_secret is None
+    assert not public.has_secret
+
+
+def test_async_tenants_and_clients(app: object, keystead: Keystead) -> None:
+    platform = keystead.tenants.create(keystead.settings.admin.platform_tenant, "Platform")
+    operator = register(keystead, platform, PLATFORM_SCOPE)
+    name = unique("async")
+
+    async def main() -> None:
+        async with AsyncAdminClient(
+            BASE,
+            client_id=operator.client_id,
+            client_secret=operator.secret,
+            issuer=operator.issuer,
+            scope=PLATFORM_SCOPE,
+            http=httpx.AsyncClient(transport=httpx.ASGITransport(app)),  # type: ignore[arg-type]
+        ) as admin:
+            tenant = await admin.tenants().create(name, display_name="Async")
+            assert [t.name async for t in admin.tenants().list(name_prefix=name)] == [name]
+            assert (await admin.tenants().update(name, display_name="Renamed")).display_name == "Renamed"
+            assert (await admin.tenants().get(name)).id == tenant.id
+            clients = admin.clients(name)
+            created = await clients.create("Worker", grant_types=["client_credentials"], redirect_uris=[])
+            assert created.client_secret
+            assert [c.client_id async for c in clients.list()] == [created.client_id]
+            updated = await clients.update(await clients.get(created.client_id), status="disabled")
+            assert updated.status == "disabled"
+            assert (await clients.rotate_secret(created.client_id)).client_secret != created.client_secret
+
+    asyncio.run(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from keystead.errors import InvalidInput, NotFound
 from keystead.ports.records import Tenant
@@ -77,6 +78,45 @@ class Tenants:
             self._cache.clear()
         self._cache[key] = (now, tenant)
         return tenant
+
+    def page(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 50,
+        status: str | None = None,
+        name_prefix: str | None = None,
+    ) -> Sequence[Tenant]:
+        """Tenants ordered by name, after ``after`` (keyset); the tenant count is small."""
+        found = [
+            t
+            for t in self._store.list_tenants()
+            if (after is None or t.name > after)
+            and (status is None or t.status == status)
+            and (name_prefix is None or t.name.startswith(name_prefix))
+        ]
+        return sorted(found, key=lambda t: t.name)[:limit]
+
+    def update(self, name: str, **changes: Any) -> Tenant:
+        """Set ``display_name``, ``brand_color``, ``logo_url`` or ``status``; ``None`` clears
+        ``brand_color`` and ``logo_url``."""
+        tenant = self.get(name)
+        fields: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key == "display_name" and isinstance(value, str):
+                fields[key] = value.strip()[:200] or tenant.display_name
+            elif key == "brand_color":
+                fields[key] = validation.color(value)
+            elif (key == "logo_url" and (value is None or isinstance(value, str))) or (
+                key == "status" and value in ("active", "disabled")
+            ):
+                fields[key] = value
+            else:
+                raise InvalidInput(key, f"{key} cannot be set to this value")
+        if fields:
+            self._store.update_tenant(tenant.id, **fields)
+            self._cache.clear()
+        return replace(tenant, **fields)
 
     def set_status(self, name: str, status: str) -> Tenant:
         if status not in ("active", "disabled"):

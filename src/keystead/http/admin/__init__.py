@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from keystead.http.admin import audit, clients, keys, sessions, users
+from keystead.http.admin import audit, clients, keys, sessions, tenants, users
 from keystead.http.admin.problems import http_exception_handler
 from keystead.http.admin.schemas import ProblemOut
 from keystead.wiring import Keystead
@@ -35,6 +35,7 @@ def create_admin_app(keystead: Keystead) -> FastAPI:
     app.include_router(clients.router)
     app.include_router(keys.router)
     app.include_router(sessions.router)
+    app.include_router(tenants.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

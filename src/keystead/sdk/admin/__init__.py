@@ -16,8 +16,12 @@ from keystead.sdk.admin.client import (
     AdminClient,
     AsyncAdminClient,
     AsyncAuditEvents,
+    AsyncClients,
+    AsyncTenants,
     AsyncUsers,
     AuditEvents,
+    Clients,
+    Tenants,
     Users,
 )
 from keystead.sdk.admin.errors import (
@@ -32,8 +36,18 @@ from keystead.sdk.admin.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from keystead.sdk.admin.models import AuditEvent, Page, User
-from keystead.sdk.admin.routes import Address, UserChanges, UserFields, UserFilters
+from keystead.sdk.admin.models import AuditEvent, Client, ClientSecret, Page, Tenant, User
+from keystead.sdk.admin.routes import (
+    Address,
+    ClientChanges,
+    ClientFields,
+    TenantChanges,
+    TenantFields,
+    TenantFilters,
+    UserChanges,
+    UserFields,
+    UserFilters,
+)
 
 __all__ = [
     "PLATFORM_SCOPE",
@@ -43,11 +57,18 @@ __all__ = [
     "AdminClient",
     "AsyncAdminClient",
     "AsyncAuditEvents",
+    "AsyncClients",
+    "AsyncTenants",
     "AsyncUsers",
     "AuditEvent",
     "AuditEvents",
     "BadRequest",
     "Call",
+    "Client",
+    "ClientChanges",
+    "ClientFields",
+    "ClientSecret",
+    "Clients",
     "Conflict",
     "Forbidden",
     "NotFound",
@@ -55,6 +76,11 @@ __all__ = [
     "PreconditionFailed",
     "RateLimited",
     "ServerError",
+    "Tenant",
+    "TenantChanges",
+    "TenantFields",
+    "TenantFilters",
+    "Tenants",
     "Unauthorized",
     "User",
     "UserChanges",

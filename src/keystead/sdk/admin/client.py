@@ -21,8 +21,21 @@ from keystead.sdk.admin._core import (
     Engine,
     Step,
 )
-from keystead.sdk.admin.models import AuditEvent, Page, User
-from keystead.sdk.admin.routes import AuditRoutes, UserChanges, UserFields, UserFilters, UserRoutes
+from keystead.sdk.admin.models import AuditEvent, Client, ClientSecret, Page, Tenant, User
+from keystead.sdk.admin.routes import (
+    AuditRoutes,
+    ClientChanges,
+    ClientFields,
+    ClientRoutes,
+    TenantChanges,
+    TenantFields,
+    TenantFilters,
+    TenantRoutes,
+    UserChanges,
+    UserFields,
+    UserFilters,
+    UserRoutes,
+)
 from keystead.sdk.tokens import _LoopLocks
 
 T = TypeVar("T")
@@ -83,6 +96,13 @@ class AdminClient:
 
     def audit_events(self, tenant: str) -> AuditEvents:
         return AuditEvents(self, AuditRoutes(self._engine, tenant))
+
+    def clients(self, tenant: str) -> Clients:
+        return Clients(self, ClientRoutes(self._engine, tenant))
+
+    def tenants(self) -> Tenants:
+        """Tenants: needs a platform admin's token (``scope=PLATFORM_SCOPE``)."""
+        return Tenants(self, TenantRoutes(self._engine))
 
     def send(self, call: Call[T]) -> T:
         """Send one request with the retry and token rules; its parsed answer or a typed error."""
@@ -184,6 +204,12 @@ class AsyncAdminClient:
 
     def audit_events(self, tenant: str) -> AsyncAuditEvents:
         return AsyncAuditEvents(self, AuditRoutes(self._engine, tenant))
+
+    def clients(self, tenant: str) -> AsyncClients:
+        return AsyncClients(self, ClientRoutes(self._engine, tenant))
+
+    def tenants(self) -> AsyncTenants:
+        return AsyncTenants(self, TenantRoutes(self._engine))
 
     async def send(self, call: Call[T]) -> T:
         attempt, refreshed = 0, False
@@ -322,3 +348,104 @@ class AsyncAuditEvents:
         self, *, action: str | None = None, target: str | None = None, page_size: int | None = None
     ) -> AsyncIterator[AuditEvent]:
         return self._client.paginate(lambda cursor: self._routes.page(action, target, page_size, cursor))
+
+
+class Tenants:
+    """``client.tenants()`` (platform admins: ``scope=PLATFORM_SCOPE`` on the platform tenant):
+    create, get, update, list."""
+
+    def __init__(self, client: AdminClient, routes: TenantRoutes) -> None:
+        self._client = client
+        self._routes = routes
+
+    def create(
+        self, name: str, *, idempotency_key: str | None = None, **fields: Unpack[TenantFields]
+    ) -> Tenant:
+        """The new tenant (with its signing keys); a taken name is :class:`Conflict`."""
+        return self._client.send(self._routes.create(name, fields, idempotency_key))
+
+    def get(self, name: str) -> Tenant:
+        return self._client.send(self._routes.get(name))
+
+    def update(self, name: str, **changes: Unpack[TenantChanges]) -> Tenant:
+        return self._client.send(self._routes.update(name, changes))
+
+    def list(self, **filters: Unpack[TenantFilters]) -> Iterator[Tenant]:
+        """Every matching tenant, ordered by name, fetched page by page as you iterate."""
+        return self._client.paginate(lambda cursor: self._routes.page(filters, cursor))
+
+
+class Clients:
+    """``client.clients(tenant)``: create (the secret is on the returned value only), get,
+    update (If-Match), rotate_secret, list."""
+
+    def __init__(self, client: AdminClient, routes: ClientRoutes) -> None:
+        self._client = client
+        self._routes = routes
+
+    def create(
+        self, name: str, *, idempotency_key: str | None = None, **fields: Unpack[ClientFields]
+    ) -> Client:
+        """The new client; a confidential one's ``client_secret`` is shown here only."""
+        return self._client.send(self._routes.create(name, fields, idempotency_key))
+
+    def get(self, client_id: str) -> Client:
+        return self._client.send(self._routes.get(client_id))
+
+    def update(self, client: Client, **changes: Unpack[ClientChanges]) -> Client:
+        """Apply ``changes`` if ``client`` is still current (``If-Match: client.etag``)."""
+        return self._client.send(self._routes.update(client, changes))
+
+    def rotate_secret(self, client: Client | str) -> ClientSecret:
+        """A new secret (shown once); the old one stops working at once."""
+        return self._client.send(self._routes.rotate_secret(client))
+
+    def list(self, *, page_size: int | None = None) -> Iterator[Client]:
+        return self._client.paginate(lambda cursor: self._routes.page(page_size, cursor))
+
+
+class AsyncTenants:
+    """:class:`Tenants` for :class:`AsyncAdminClient`."""
+
+    def __init__(self, client: AsyncAdminClient, routes: TenantRoutes) -> None:
+        self._client = client
+        self._routes = routes
+
+    async def create(
+        self, name: str, *, idempotency_key: str | None = None, **fields: Unpack[TenantFields]
+    ) -> Tenant:
+        return await self._client.send(self._routes.create(name, fields, idempotency_key))
+
+    async def get(self, name: str) -> Tenant:
+        return await self._client.send(self._routes.get(name))
+
+    async def update(self, name: str, **changes: Unpack[TenantChanges]) -> Tenant:
+        return await self._client.send(self._routes.update(name, changes))
+
+    def list(self, **filters: Unpack[TenantFilters]) -> AsyncIterator[Tenant]:
+        return self._client.paginate(lambda cursor: self._routes.page(filters, cursor))
+
+
+class AsyncClients:
+    """:class:`Clients` for :class:`AsyncAdminClient`."""
+
+    def __init__(self, client: AsyncAdminClient, routes: ClientRoutes) -> None:
+        self._client = client
+        self._routes = routes
+
+    async def create(
+        self, name: str, *, idempotency_key: str | None = None, **fields: Unpack[ClientFields]
+    ) -> Client:
+        return await self._client.send(self._routes.create(name, fields, idempotency_key))
+
+    async def get(self, client_id: str) -> Client:
+        return await self._client.send(self._routes.get(client_id))
+
+    async def update(self, client: Client, **changes: Unpack[ClientChanges]) -> Client:
+        return await self._client.send(self._routes.update(client, changes))
+
+    async def rotate_secret(self, client: Client | str) -> ClientSecret:
+        return await self._client.send(self._routes.rotate_secret(client))
+
+    def list(self, *, page_size: int | None = None) -> AsyncIterator[Client]:
+        return self._client.paginate(lambda cursor: self._routes.page(page_size, cursor))

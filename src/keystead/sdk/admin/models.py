@@ -103,3 +103,92 @@ class Page(Generic[T]):
 
     items: tuple[T, ...]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A tenant (platform admins only)."""
+
+    id: str
+    name: str
+    display_name: str
+    status: str
+    custom_domain: str | None
+    brand_color: str | None
+    logo_url: str | None
+    issuer: str
+    created_at: datetime
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Tenant:
+        return cls(
+            id=str(body["id"]),
+            name=str(body["name"]),
+            display_name=str(body.get("display_name", body["name"])),
+            status=str(body.get("status", "active")),
+            custom_domain=body.get("custom_domain"),
+            brand_color=body.get("brand_color"),
+            logo_url=body.get("logo_url"),
+            issuer=str(body.get("issuer", "")),
+            created_at=parse_time(body["created_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """An OAuth client of a tenant. ``client_secret`` is set only on the value ``create``
+    returned (shown once, never again); ``etag`` as for :class:`User`."""
+
+    id: str
+    client_id: str
+    name: str
+    client_type: str
+    status: str
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    scopes: tuple[str, ...]
+    first_party: bool
+    id_token_alg: str
+    access_token_ttl: int
+    id_token_ttl: int
+    refresh_token_ttl: int
+    client_uri: str | None
+    has_secret: bool
+    created_at: datetime
+    client_secret: str | None = field(default=None, repr=False, compare=False)
+    etag: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any], etag: str | None = None) -> Client:
+        secret = body.get("client_secret")
+        return cls(
+            id=str(body["id"]),
+            client_id=str(body["client_id"]),
+            name=str(body["name"]),
+            client_type=str(body.get("client_type", "confidential")),
+            status=str(body.get("status", "active")),
+            redirect_uris=tuple(body.get("redirect_uris") or ()),
+            post_logout_redirect_uris=tuple(body.get("post_logout_redirect_uris") or ()),
+            grant_types=tuple(body.get("grant_types") or ()),
+            scopes=tuple(body.get("scopes") or ()),
+            first_party=bool(body.get("first_party")),
+            id_token_alg=str(body.get("id_token_alg", "")),
+            access_token_ttl=int(body.get("access_token_ttl", 0)),
+            id_token_ttl=int(body.get("id_token_ttl", 0)),
+            refresh_token_ttl=int(body.get("refresh_token_ttl", 0)),
+            client_uri=body.get("client_uri"),
+            has_secret=bool(body.get("has_secret")),
+            created_at=parse_time(body["created_at"]),
+            client_secret=secret if isinstance(secret, str) else None,
+            etag=etag,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSecret:
+    """A rotated secret: shown once. ``etag`` is the client's new version."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    etag: str | None = field(default=None, compare=False)

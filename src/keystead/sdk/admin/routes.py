@@ -11,7 +11,7 @@ from typing import Any, Literal, TypedDict, TypeVar
 import httpx
 
 from keystead.sdk.admin._core import MERGE_PATCH, Call, Engine, json_object, new_idempotency_key, no_content
-from keystead.sdk.admin.models import AuditEvent, Page, User, rfc3339
+from keystead.sdk.admin.models import AuditEvent, Client, ClientSecret, Page, Tenant, User, rfc3339
 
 T = TypeVar("T")
 Status = Literal["active", "disabled"]
@@ -158,3 +158,140 @@ class AuditRoutes:
         filters = {"action": action, "target": target, "page_size": page_size}
         url = self._engine.url("tenants", self.tenant, "audit-events")
         return Call("GET", url, page_of(AuditEvent.from_json), params=query(filters, cursor))
+
+
+class TenantFields(TypedDict, total=False):
+    """Optional fields of a new tenant (``name`` is a positional argument)."""
+
+    display_name: str
+    custom_domain: str
+    brand_color: str
+    logo_url: str
+
+
+class TenantChanges(TypedDict, total=False):
+    """A merge patch of a tenant; ``None`` clears ``brand_color`` or ``logo_url``."""
+
+    display_name: str
+    brand_color: str | None
+    logo_url: str | None
+    status: Status
+
+
+class TenantFilters(TypedDict, total=False):
+    status: Status
+    name_prefix: str
+    page_size: int
+
+
+def _tenant(response: httpx.Response) -> Tenant:
+    return Tenant.from_json(json_object(response))
+
+
+class TenantRoutes:
+    """``/tenants`` (platform admins only)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _url(self, *rest: str) -> str:
+        return self._engine.url("tenants", *rest)
+
+    def create(self, name: str, fields: TenantFields, idempotency_key: str | None) -> Call[Tenant]:
+        key = idempotency_key or new_idempotency_key()
+        body = {"name": name, **{k: v for k, v in fields.items() if v is not None}}
+        return Call("POST", self._url(), _tenant, json=body, headers={"Idempotency-Key": key})
+
+    def get(self, name: str) -> Call[Tenant]:
+        return Call("GET", self._url(name), _tenant)
+
+    def update(self, name: str, changes: TenantChanges) -> Call[Tenant]:
+        return Call("PATCH", self._url(name), _tenant, json=dict(changes), content_type=MERGE_PATCH)
+
+    def page(self, filters: TenantFilters, cursor: str | None) -> Call[Page[Tenant]]:
+        return Call("GET", self._url(), page_of(Tenant.from_json), params=query(filters, cursor))
+
+
+class ClientFields(TypedDict, total=False):
+    """Optional fields of a new client (``name`` is a positional argument)."""
+
+    client_type: Literal["confidential", "public"]
+    client_id: str
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    grant_types: list[str]
+    scopes: list[str]
+    first_party: bool
+    id_token_alg: str
+    access_token_ttl: int
+    id_token_ttl: int
+    refresh_token_ttl: int
+    client_uri: str
+
+
+class ClientChanges(TypedDict, total=False):
+    """A merge patch of a client's settings; ``None`` clears ``client_uri``."""
+
+    name: str
+    status: Status
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    grant_types: list[str]
+    scopes: list[str]
+    first_party: bool
+    id_token_alg: str
+    access_token_ttl: int
+    id_token_ttl: int
+    refresh_token_ttl: int
+    client_uri: str | None
+
+
+def _client(response: httpx.Response) -> Client:
+    return Client.from_json(json_object(response), response.headers.get("etag"))
+
+
+def _client_secret(response: httpx.Response) -> ClientSecret:
+    body = json_object(response)
+    return ClientSecret(str(body["client_id"]), str(body["client_secret"]), response.headers.get("etag"))
+
+
+class ClientRoutes:
+    """``/tenants/{tenant}/clients``."""
+
+    def __init__(self, engine: Engine, tenant: str) -> None:
+        self.tenant = tenant
+        self._engine = engine
+
+    def _url(self, *rest: str) -> str:
+        return self._engine.url("tenants", self.tenant, "clients", *rest)
+
+    def create(self, name: str, fields: ClientFields, idempotency_key: str | None) -> Call[Client]:
+        key = idempotency_key or new_idempotency_key()
+        body = {"name": name, **{k: v for k, v in fields.items() if v is not None}}
+        return Call("POST", self._url(), _client, json=body, headers={"Idempotency-Key": key})
+
+    def get(self, client_id: str) -> Call[Client]:
+        return Call("GET", self._url(client_id), _client)
+
+    def update(self, client: Client, changes: ClientChanges) -> Call[Client]:
+        if client.etag is None:
+            raise ValueError("update needs a client read with get() (or create/update): its ETag")
+        return Call(
+            "PATCH",
+            self._url(client.client_id),
+            _client,
+            json=dict(changes),
+            headers={"If-Match": client.etag},
+            content_type=MERGE_PATCH,
+            idempotent=False,
+        )
+
+    def rotate_secret(self, client: Client | str) -> Call[ClientSecret]:
+        client_id = client.client_id if isinstance(client, Client) else client
+        headers = {"If-Match": client.etag} if isinstance(client, Client) and client.etag else {}
+        return Call("POST", self._url(client_id, "secret"), _client_secret, headers=headers, idempotent=False)
+
+    def page(self, page_size: int | None, cursor: str | None) -> Call[Page[Client]]:
+        return Call(
+            "GET", self._url(), page_of(Client.from_json), params=query({"page_size": page_size}, cursor)
+        )
