@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from keystead.http.admin import cursors
 from keystead.http.admin.auth import Admin
 from keystead.http.admin.problems import Problem, ProblemRoute
+from keystead.http.admin.representation import json_response
 from keystead.http.admin.schemas import AuditFilters, AuditPage, problems, rfc3339
 from keystead.ports.records import AuditEvent
 
@@ -35,7 +35,7 @@ def list_audit_events(ctx: Admin, q: Annotated[AuditFilters, Query()]) -> Respon
         last = page[-1]
         next_cursor = cursors.encode(ctx.app.ring, ctx.tenant.id, "audit", [last.created_at, last.id])
     body = {"items": [event_json(e) for e in page], "next_cursor": next_cursor}
-    return Response(orjson.dumps(body), media_type="application/json")
+    return json_response(body)
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:

@@ -9,7 +9,6 @@ not kept anywhere, so a caller that lost the first response rotates the secret.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 import orjson
@@ -17,9 +16,10 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
 from keystead.http.admin import cursors
-from keystead.http.admin.auth import Admin, AdminContext
+from keystead.http.admin.auth import Admin
 from keystead.http.admin.idempotency import check_key, run_once
 from keystead.http.admin.problems import Problem, ProblemRoute
+from keystead.http.admin.representation import body_field, check_if_match, etag, json_response
 from keystead.http.admin.schemas import (
     ClientCreate,
     ClientFilters,
@@ -32,7 +32,6 @@ from keystead.http.admin.schemas import (
 )
 from keystead.ports.records import Client
 
-ETAG_PURPOSE = "admin-etag"
 ClientId = Annotated[str, Path(min_length=1, max_length=255)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=1024)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=1024)]
@@ -56,7 +55,7 @@ def list_clients(ctx: Admin, q: Annotated[ClientFilters, Query()]) -> Response:
     if len(clients) > q.limit:
         last = page[-1]
         next_cursor = cursors.encode(ctx.app.ring, ctx.tenant.id, "clients", [last.created_at, last.id])
-    return _json({"items": [client_json(c) for c in page], "next_cursor": next_cursor})
+    return json_response({"items": [clientjson_response(c) for c in page], "next_cursor": next_cursor})
 
 
 @router.post(
@@ -77,25 +76,27 @@ def create_client(
             secrets.append(created.secret)
         client = created.client
         ctx.app.audit.record(
-            ctx.tenant.id, ctx.actor, "client.create", client.client_id, after=client_json(client)
+            ctx.tenant.id, ctx.actor, "client.create", client.client_id, after=clientjson_response(client)
         )
         location = (
             f"{request.scope.get('root_path', '')}/tenants/{ctx.tenant.name}/clients/{client.client_id}"
         )
-        return _json(client_json(client), 201, {"Location": location, "ETag": etag(ctx, client)})
+        return json_response(
+            clientjson_response(client), 201, {"Location": location, "ETag": etag(ctx, client)}
+        )
 
     response = run_once(ctx, key, body.model_dump(mode="json"), create)
     if not secrets:  # a public client, or a replay: no secret to show
         return response
     shown = {**orjson.loads(bytes(response.body)), "client_secret": secrets[0]}
     headers = {k: v for k, v in response.headers.items() if k in ("location", "etag")}
-    return _json(shown, 201, {**headers, "Cache-Control": "no-store"})
+    return json_response(shown, 201, {**headers, "Cache-Control": "no-store"})
 
 
 @router.get("/{client_id}", response_model=ClientOut, responses=problems(*AUTH, 404, 422))
 def get_client(ctx: Admin, client_id: ClientId) -> Response:
     client = ctx.app.clients.lookup(ctx.tenant.id, client_id)
-    return _json(client_json(client), headers={"ETag": etag(ctx, client)})
+    return json_response(clientjson_response(client), headers={"ETag": etag(ctx, client)})
 
 
 @router.patch(
@@ -107,22 +108,22 @@ def update_client(ctx: Admin, client_id: ClientId, body: ClientPatch, if_match: 
     if if_match is None:
         raise Problem("precondition-required", "send If-Match with the client's ETag")
     before = ctx.app.clients.lookup(ctx.tenant.id, client_id)
-    _check_if_match(ctx, before, if_match)
+    check_if_match(ctx, before, if_match, "client")
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     nullable = ("client_uri",)
     for name, value in changes.items():
         if value is None and name not in nullable:
-            raise Problem("validation", f"{name} cannot be null", errors=[_field(name, "cannot be null")])
+            raise Problem("validation", f"{name} cannot be null", errors=[body_field(name, "cannot be null")])
     after = ctx.app.clients.update(ctx.tenant.id, client_id, expected=before, **changes)
     ctx.app.audit.record(
         ctx.tenant.id,
         ctx.actor,
         "client.update",
         client_id,
-        before=client_json(before),
-        after=client_json(after),
+        before=clientjson_response(before),
+        after=clientjson_response(after),
     )
-    return _json(client_json(after), headers={"ETag": etag(ctx, after)})
+    return json_response(clientjson_response(after), headers={"ETag": etag(ctx, after)})
 
 
 @router.post("/{client_id}/secret", response_model=ClientSecretOut, responses=problems(*AUTH, 404, 412, 422))
@@ -130,26 +131,14 @@ def rotate_secret(ctx: Admin, client_id: ClientId, if_match: IfMatch = None) -> 
     """A new secret for a confidential client, shown in this response only; the old one stops
     working at once. A public client has no secret (422). `If-Match` is optional."""
     if if_match is not None:
-        _check_if_match(ctx, ctx.app.clients.lookup(ctx.tenant.id, client_id), if_match)
+        check_if_match(ctx, ctx.app.clients.lookup(ctx.tenant.id, client_id), if_match, "client")
     rotated = ctx.app.clients.rotate_secret(ctx.tenant.id, client_id)
     ctx.app.audit.record(ctx.tenant.id, ctx.actor, "client.secret.rotate", client_id)
     body = {"client_id": client_id, "client_secret": rotated.secret}
-    return _json(body, headers={"ETag": etag(ctx, rotated.client), "Cache-Control": "no-store"})
+    return json_response(body, headers={"ETag": etag(ctx, rotated.client), "Cache-Control": "no-store"})
 
 
-def _check_if_match(ctx: AdminContext, client: Client, if_match: str) -> None:
-    offered = [tag.strip() for tag in if_match.split(",")]
-    if "*" not in offered and etag(ctx, client) not in offered:
-        raise Problem("precondition-failed", "the client was changed since this ETag was read")
-
-
-def etag(ctx: AdminContext, client: Client) -> str:
-    """A strong validator of the stored client (a rotated secret changes it too)."""
-    state = orjson.dumps(asdict(client), option=orjson.OPT_SORT_KEYS).decode()
-    return f'"{ctx.app.ring.mac(ETAG_PURPOSE, state)[:32]}"'
-
-
-def client_json(client: Client) -> dict[str, Any]:
+def clientjson_response(client: Client) -> dict[str, Any]:
     return {
         "id": client.id,
         "client_id": client.client_id,
@@ -169,11 +158,3 @@ def client_json(client: Client) -> dict[str, Any]:
         "has_secret": client.secret_hash is not None,
         "created_at": rfc3339(client.created_at),
     }
-
-
-def _field(name: str, detail: str) -> dict[str, str]:
-    return {"field": name, "in": "body", "detail": detail}
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from keystead.http.admin.auth import Admin
 from keystead.http.admin.problems import Problem, ProblemRoute
+from keystead.http.admin.representation import json_response
 from keystead.http.admin.schemas import SessionList, problems, rfc3339
 from keystead.ports.records import Session
 
@@ -25,9 +25,7 @@ def list_user_sessions(ctx: Admin, user_id: Id) -> Response:
     """The user's live sessions (not revoked, not expired), newest first."""
     ctx.app.users.get(ctx.tenant.id, user_id)
     sessions = ctx.app.sessions.of_user(ctx.tenant.id, user_id)
-    return Response(
-        orjson.dumps({"items": [session_json(s) for s in sessions]}), media_type="application/json"
-    )
+    return json_response({"items": [session_json(s) for s in sessions]})
 
 
 @router.delete("/users/{user_id}/sessions", status_code=204, responses=problems(*AUTH, 404, 422))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
@@ -14,6 +13,7 @@ from keystead.http.admin import cursors
 from keystead.http.admin.auth import AdminContext, Principal, keystead_of, principal
 from keystead.http.admin.idempotency import check_key, run_once
 from keystead.http.admin.problems import Problem, ProblemRoute
+from keystead.http.admin.representation import json_response
 from keystead.http.admin.schemas import Page, Status, Strict, Text, Uri, problems, rfc3339
 from keystead.ports.records import Tenant
 
@@ -93,7 +93,7 @@ def list_tenants(ctx: Platform, q: Annotated[TenantFilters, Query()]) -> Respons
     next_cursor = None
     if len(tenants) > q.limit:
         next_cursor = cursors.encode(ctx.app.ring, ctx.tenant.id, "tenants", [page[-1].name])
-    return _json({"items": [tenant_json(ctx, t) for t in page], "next_cursor": next_cursor})
+    return json_response({"items": [tenantjson_response(ctx, t) for t in page], "next_cursor": next_cursor})
 
 
 @router.post("", status_code=201, response_model=TenantOut, responses=problems(400, *AUTH, 409, 413, 422))
@@ -111,9 +111,11 @@ def create_tenant(
             logo_url=body.logo_url,
             brand_color=body.brand_color,
         )
-        ctx.app.audit.record(tenant.id, ctx.actor, "tenant.create", tenant.id, after=tenant_json(ctx, tenant))
+        ctx.app.audit.record(
+            tenant.id, ctx.actor, "tenant.create", tenant.id, after=tenantjson_response(ctx, tenant)
+        )
         location = f"{request.scope.get('root_path', '')}/tenants/{tenant.name}"
-        return _json(tenant_json(ctx, tenant), 201, {"Location": location})
+        return json_response(tenantjson_response(ctx, tenant), 201, {"Location": location})
 
     return run_once(ctx, key, body.model_dump(mode="json"), create)
 
@@ -121,7 +123,7 @@ def create_tenant(
 @router.get("/{tenant}", response_model=TenantOut, responses=problems(*AUTH, 404, 422))
 def get_tenant(ctx: Platform, tenant: TenantName) -> Response:
     """A tenant, active or disabled."""
-    return _json(tenant_json(ctx, ctx.app.tenants.get(tenant)))
+    return json_response(tenantjson_response(ctx, ctx.app.tenants.get(tenant)))
 
 
 @router.patch("/{tenant}", response_model=TenantOut, responses=problems(400, *AUTH, 404, 413, 422))
@@ -143,13 +145,13 @@ def update_tenant(ctx: Platform, tenant: TenantName, body: TenantPatch) -> Respo
         ctx.actor,
         "tenant.update",
         after.id,
-        before=tenant_json(ctx, before),
-        after=tenant_json(ctx, after),
+        before=tenantjson_response(ctx, before),
+        after=tenantjson_response(ctx, after),
     )
-    return _json(tenant_json(ctx, after))
+    return json_response(tenantjson_response(ctx, after))
 
 
-def tenant_json(ctx: AdminContext, tenant: Tenant) -> dict[str, Any]:
+def tenantjson_response(ctx: AdminContext, tenant: Tenant) -> dict[str, Any]:
     return {
         "id": tenant.id,
         "name": tenant.name,
@@ -161,7 +163,3 @@ def tenant_json(ctx: AdminContext, tenant: Tenant) -> dict[str, Any]:
         "issuer": ctx.app.tenants.issuer(tenant),
         "created_at": rfc3339(tenant.created_at),
     }
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
@@ -14,6 +12,7 @@ from keystead.http.admin import cursors
 from keystead.http.admin.auth import Admin, AdminContext
 from keystead.http.admin.idempotency import check_key, run_once
 from keystead.http.admin.problems import Problem, ProblemRoute
+from keystead.http.admin.representation import body_field, check_if_match, etag, json_response
 from keystead.http.admin.schemas import (
     UserCreate,
     UserFilters,
@@ -26,7 +25,6 @@ from keystead.http.admin.schemas import (
 from keystead.ports.records import User
 from keystead.ports.stores import UserPageStore
 
-ETAG_PURPOSE = "admin-etag"
 UserId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=1024)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
@@ -52,7 +50,7 @@ def list_users(ctx: Admin, q: Annotated[UserFilters, Query()]) -> Response:
         last = page[-1]
         position = [last.username.strip().casefold(), last.id]
         next_cursor = cursors.encode(ctx.app.ring, ctx.tenant.id, "users", position)
-    return _json({"items": [user_json(u) for u in page], "next_cursor": next_cursor})
+    return json_response({"items": [userjson_response(u) for u in page], "next_cursor": next_cursor})
 
 
 @router.post(
@@ -72,9 +70,9 @@ def create_user(
         user = ctx.app.users.create(ctx.tenant.id, body.username, **fields)
         if body.status != "active":
             user = ctx.app.users.set_status(ctx.tenant.id, user.id, body.status)
-        ctx.app.audit.record(ctx.tenant.id, ctx.actor, "user.create", user.id, after=user_json(user))
+        ctx.app.audit.record(ctx.tenant.id, ctx.actor, "user.create", user.id, after=userjson_response(user))
         location = f"{request.scope.get('root_path', '')}/tenants/{ctx.tenant.name}/users/{user.id}"
-        return _json(user_json(user), 201, {"Location": location, "ETag": etag(ctx, user)})
+        return json_response(userjson_response(user), 201, {"Location": location, "ETag": etag(ctx, user)})
 
     return run_once(ctx, key, body.model_dump(mode="json"), create)
 
@@ -82,7 +80,7 @@ def create_user(
 @router.get("/{user_id}", response_model=UserOut, responses=problems(*AUTH, 404, 422))
 def get_user(ctx: Admin, user_id: UserId) -> Response:
     user = ctx.app.users.get(ctx.tenant.id, user_id)
-    return _json(user_json(user), headers={"ETag": etag(ctx, user)})
+    return json_response(userjson_response(user), headers={"ETag": etag(ctx, user)})
 
 
 @router.patch(
@@ -96,16 +94,21 @@ def update_user(ctx: Admin, user_id: UserId, body: UserPatch, if_match: IfMatch 
     if if_match is None:
         raise Problem("precondition-required", "send If-Match with the user's ETag")
     before = ctx.app.users.get(ctx.tenant.id, user_id)
-    _check_if_match(ctx, before, if_match)
+    check_if_match(ctx, before, if_match, "user")
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     for name in ("username", "status", "email_verified"):
         if name in changes and changes[name] is None:
-            raise Problem("validation", f"{name} cannot be null", errors=[_field(name, "cannot be null")])
+            raise Problem("validation", f"{name} cannot be null", errors=[body_field(name, "cannot be null")])
     after = _apply(ctx, before, changes)
     ctx.app.audit.record(
-        ctx.tenant.id, ctx.actor, "user.update", user_id, before=user_json(before), after=user_json(after)
+        ctx.tenant.id,
+        ctx.actor,
+        "user.update",
+        user_id,
+        before=userjson_response(before),
+        after=userjson_response(after),
     )
-    return _json(user_json(after), headers={"ETag": etag(ctx, after)})
+    return json_response(userjson_response(after), headers={"ETag": etag(ctx, after)})
 
 
 @router.delete("/{user_id}", status_code=204, responses=problems(*AUTH, 404, 412, 422))
@@ -113,9 +116,9 @@ def delete_user(ctx: Admin, user_id: UserId, if_match: IfMatch = None) -> Respon
     """Delete the user, their sessions, consents and grants. `If-Match` is optional."""
     before = ctx.app.users.get(ctx.tenant.id, user_id)
     if if_match is not None:
-        _check_if_match(ctx, before, if_match)
+        check_if_match(ctx, before, if_match, "user")
     ctx.app.users.delete(ctx.tenant.id, user_id)
-    ctx.app.audit.record(ctx.tenant.id, ctx.actor, "user.delete", user_id, before=user_json(before))
+    ctx.app.audit.record(ctx.tenant.id, ctx.actor, "user.delete", user_id, before=userjson_response(before))
     return Response(status_code=204)
 
 
@@ -134,20 +137,7 @@ def _apply(ctx: AdminContext, user: User, changes: dict[str, Any]) -> User:
     return user
 
 
-def _check_if_match(ctx: AdminContext, user: User, if_match: str) -> None:
-    current = etag(ctx, user)
-    offered = [tag.strip() for tag in if_match.split(",")]
-    if "*" not in offered and current not in offered:
-        raise Problem("precondition-failed", "the user was changed since this ETag was read")
-
-
-def etag(ctx: AdminContext, user: User) -> str:
-    """A strong validator of the stored user (any change, a new password too, changes it)."""
-    state = orjson.dumps(asdict(user), option=orjson.OPT_SORT_KEYS).decode()
-    return f'"{ctx.app.ring.mac(ETAG_PURPOSE, state)[:32]}"'
-
-
-def user_json(user: User) -> dict[str, Any]:
+def userjson_response(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
         "username": user.username,
@@ -165,11 +155,3 @@ def user_json(user: User) -> dict[str, Any]:
         "created_at": rfc3339(user.created_at),
         "updated_at": rfc3339(user.updated_at),
     }
-
-
-def _field(name: str, detail: str) -> dict[str, str]:
-    return {"field": name, "in": "body", "detail": detail}
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
