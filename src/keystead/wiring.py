@@ -82,7 +82,7 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         tokens=tokens,
         tenants=Tenants(storage, keys, clock, settings.server.base_url),
         users=Users(storage, passwords, clock),
-        sessions=Sessions(storage, storage, ring, clock, t.session_ttl),
+        sessions=Sessions(storage, storage, storage, ring, clock, t.session_ttl),
         authorization=Authorization(
             clients=clients,
             keys=keys,

@@ -390,3 +390,19 @@ def test_code_is_single_use(client, setup):
     second = flow.exchange(rp, result)
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"
+
+
+def test_a_client_registered_after_a_failed_lookup_works_at_once(client, factory):
+    tenant = factory.tenant()
+    params = {
+        "client_id": "late-app",
+        "redirect_uri": REDIRECT_URI,
+        "response_type": "code",
+        "scope": "openid",
+    }
+    assert client.get(f"/t/{tenant.name}/authorize", params=params).status_code == 400  # unknown client
+
+    factory.client(tenant, client_id="late-app")
+
+    response = client.get(f"/t/{tenant.name}/authorize", params=params)
+    assert response.status_code == 303 and "/interaction/" in response.headers["location"]

@@ -116,6 +116,7 @@ class Clients:
         )
         self._ensure_key(tenant_id, (id_token_alg,))
         self._store.add_client(client)
+        self._cache.pop((tenant_id, client.client_id), None)  # a cached "no such client"
         return NewClient(client, secret)
 
     def rotate_secret(self, tenant_id: str, client_id: str) -> NewClient:

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from keystead.ports.records import Session
-from keystead.ports.stores import GrantStore, SessionStore
+from keystead.ports.stores import GrantStore, SessionStore, UserStore
 from keystead.services.secrets import KeyRing, new_token
 from keystead.types import Clock
 
@@ -22,9 +22,16 @@ class NewSession:
 
 class Sessions:
     def __init__(
-        self, store: SessionStore, grants: GrantStore, ring: KeyRing, clock: Clock, ttl: int
+        self,
+        store: SessionStore,
+        grants: GrantStore,
+        users: UserStore,
+        ring: KeyRing,
+        clock: Clock,
+        ttl: int,
     ) -> None:
         self._store = store
+        self._users = users
         self._grants = grants
         self._ring = ring
         self._clock = clock
@@ -48,7 +55,8 @@ class Sessions:
         return NewSession(session, value)
 
     def current(self, tenant_id: str, cookie_value: str | None) -> Session | None:
-        """The live session a cookie names in this tenant, or ``None``."""
+        """The live session a cookie names in this tenant, or ``None``: revoked, expired, and
+        sessions of a user since disabled or deleted sign nobody in."""
         if not cookie_value or len(cookie_value) > 128:
             return None
         session = self._store.session_by_hmac(tenant_id, self._ring.mac(PURPOSE, cookie_value))
@@ -56,7 +64,8 @@ class Sessions:
             return None
         if session.expires_at <= self._clock():
             return None
-        return session
+        user = self._users.user_by_id(tenant_id, session.user_id)
+        return session if user is not None and user.active else None
 
     def end(self, session: Session) -> None:
         """Sign out: the session and every grant made in it are revoked."""

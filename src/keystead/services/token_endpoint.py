@@ -62,7 +62,7 @@ class TokenEndpoint:
         if code is None:
             self._revoke_replayed(iss, code_hmac)
             raise InvalidGrant("the authorization code is invalid or was already used")
-        if code.tenant_id != iss.tenant_id or code.client_id != client.client_id:
+        if code.client_id != client.client_id:  # (consume_code is already scoped to the tenant)
             raise InvalidGrant("the authorization code was issued to another client")
         if code.expires_at <= now:
             raise InvalidGrant("the authorization code has expired")

@@ -84,12 +84,7 @@ async def current_session(request: Request, ctx: TenantContext) -> Session | Non
     value = request.cookies.get(SESSION_COOKIE)
     if not value:
         return None
-    session = await run_in_threadpool(app_of(request).sessions.current, ctx.tenant.id, value)
-    if session is None:
-        return None
-    # A disabled or deleted user's SSO session does not sign anyone in.
-    user = await run_in_threadpool(app_of(request).tokens.user_for, ctx.tenant.id, session.user_id)
-    return session if user is not None else None
+    return await run_in_threadpool(app_of(request).sessions.current, ctx.tenant.id, value)
 
 
 def _render_outcome(request: Request, ctx: TenantContext, outcome: Outcome | PendingInteraction) -> Response:
