@@ -97,6 +97,40 @@ def query(filters: Mapping[str, Any], cursor: str | None) -> dict[str, str]:
     return params
 
 
+def _create(
+    url: str,
+    parse: Callable[[httpx.Response], T],
+    body: dict[str, Any],
+    fields: Mapping[str, Any],
+    idempotency_key: str | None,
+) -> Call[T]:
+    """A creating POST; its Idempotency-Key (a new one unless given) makes a retry safe."""
+    body.update({k: v for k, v in fields.items() if v is not None})
+    key = idempotency_key or new_idempotency_key()
+    return Call("POST", url, parse, json=body, headers={"Idempotency-Key": key})
+
+
+def _patch(
+    url: str,
+    parse: Callable[[httpx.Response], T],
+    changes: Mapping[str, Any],
+    etag: str | None,
+    noun: str,
+) -> Call[T]:
+    """A JSON merge patch under If-Match: the version the caller read (from get/create/update)."""
+    if etag is None:
+        raise ValueError(f"update needs a {noun} read with get() (or create/update): its ETag")
+    return Call(
+        "PATCH",
+        url,
+        parse,
+        json=dict(changes),
+        headers={"If-Match": etag},
+        content_type=MERGE_PATCH,
+        idempotent=False,  # a repeat after a lost answer would be a 412, not a success
+    )
+
+
 def _user(response: httpx.Response) -> User:
     return User.from_json(json_object(response), response.headers.get("etag"))
 
@@ -116,25 +150,13 @@ class UserRoutes:
         return self._engine.url("tenants", self.tenant, "users", *rest)
 
     def create(self, username: str, fields: UserFields, idempotency_key: str | None) -> Call[User]:
-        key = idempotency_key or new_idempotency_key()
-        body = {"username": username, **{k: v for k, v in fields.items() if v is not None}}
-        return Call("POST", self._url(), _user, json=body, headers={"Idempotency-Key": key})
+        return _create(self._url(), _user, {"username": username}, fields, idempotency_key)
 
     def get(self, user_id: str) -> Call[User]:
         return Call("GET", self._url(user_id), _user)
 
     def update(self, user: User, changes: UserChanges) -> Call[User]:
-        if user.etag is None:
-            raise ValueError("update needs a user read with get() (or create/update): its ETag")
-        return Call(
-            "PATCH",
-            self._url(user.id),
-            _user,
-            json=dict(changes),
-            headers={"If-Match": user.etag},
-            content_type=MERGE_PATCH,
-            idempotent=False,  # a repeat after a lost answer would be a 412, not a success
-        )
+        return _patch(self._url(user.id), _user, changes, user.etag, "user")
 
     def delete(self, user: User | str, etag: str | None) -> Call[None]:
         user_id = user.id if isinstance(user, User) else user
@@ -198,9 +220,7 @@ class TenantRoutes:
         return self._engine.url("tenants", *rest)
 
     def create(self, name: str, fields: TenantFields, idempotency_key: str | None) -> Call[Tenant]:
-        key = idempotency_key or new_idempotency_key()
-        body = {"name": name, **{k: v for k, v in fields.items() if v is not None}}
-        return Call("POST", self._url(), _tenant, json=body, headers={"Idempotency-Key": key})
+        return _create(self._url(), _tenant, {"name": name}, fields, idempotency_key)
 
     def get(self, name: str) -> Call[Tenant]:
         return Call("GET", self._url(name), _tenant)
@@ -266,25 +286,13 @@ class ClientRoutes:
         return self._engine.url("tenants", self.tenant, "clients", *rest)
 
     def create(self, name: str, fields: ClientFields, idempotency_key: str | None) -> Call[Client]:
-        key = idempotency_key or new_idempotency_key()
-        body = {"name": name, **{k: v for k, v in fields.items() if v is not None}}
-        return Call("POST", self._url(), _client, json=body, headers={"Idempotency-Key": key})
+        return _create(self._url(), _client, {"name": name}, fields, idempotency_key)
 
     def get(self, client_id: str) -> Call[Client]:
         return Call("GET", self._url(client_id), _client)
 
     def update(self, client: Client, changes: ClientChanges) -> Call[Client]:
-        if client.etag is None:
-            raise ValueError("update needs a client read with get() (or create/update): its ETag")
-        return Call(
-            "PATCH",
-            self._url(client.client_id),
-            _client,
-            json=dict(changes),
-            headers={"If-Match": client.etag},
-            content_type=MERGE_PATCH,
-            idempotent=False,
-        )
+        return _patch(self._url(client.client_id), _client, changes, client.etag, "client")
 
     def rotate_secret(self, client: Client | str) -> Call[ClientSecret]:
         client_id = client.client_id if isinstance(client, Client) else client
