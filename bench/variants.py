@@ -123,6 +123,7 @@ def _selects() -> None:
     from keystead.adapters.sql._rows import to_record
     from keystead.adapters.sql.directory import DirectoryTables
     from keystead.adapters.sql.grants import GrantTables
+    from keystead.adapters.sql.users import UserTables
     from keystead.ports.records import AccessTokenRecord, Grant, RefreshToken, Tenant, User
 
     tenant_q = select(t.tenants).where(t.tenants.c.name == bindparam("name"))
@@ -166,7 +167,7 @@ def _selects() -> None:
         return record, grant
 
     DirectoryTables.tenant_by_name = tenant_by_name  # type: ignore[method-assign]
-    DirectoryTables.user_by_id = user_by_id  # type: ignore[method-assign]
+    UserTables.user_by_id = user_by_id  # type: ignore[method-assign]
     GrantTables.grant_by_id = grant_by_id  # type: ignore[method-assign]
     GrantTables.refresh_token_by_hmac = refresh_token_by_hmac  # type: ignore[method-assign]
     GrantTables.access_token_state = access_token_state  # type: ignore[method-assign]

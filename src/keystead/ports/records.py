@@ -16,6 +16,7 @@ class Tenant:
     logo_url: str | None = None
     brand_color: str | None = None
     created_at: float = 0.0
+    settings: dict[str, Any] | None = None  # see services.tenant_settings; None = defaults
 
     @property
     def active(self) -> bool:
@@ -40,6 +41,7 @@ class User:
     locale: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    roles: tuple[str, ...] = ()  # e.g. "admin": may use the admin console of the tenant
 
     @property
     def active(self) -> bool:
@@ -234,3 +236,24 @@ class IdempotencyRecord:
     request_mac: str
     created_at: float
     response: dict[str, Any] | None = None  # ``None`` while the first request is running
+
+
+@dataclass(frozen=True, slots=True)
+class ImportJob:
+    """A bulk import's progress; ``errors`` holds the first rejected rows as
+    ``{"line": n, "field": name | None, "reason": text}``."""
+
+    id: str
+    tenant_id: str
+    kind: str  # "users"
+    status: str  # "queued", "running", "succeeded", "failed"
+    actor: str
+    created_at: float
+    updated_at: float
+    source: str | None = None
+    total: int = 0
+    created: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    finished_at: float | None = None

@@ -14,6 +14,7 @@ from keystead.ports.records import (
     Consent,
     Grant,
     IdempotencyRecord,
+    ImportJob,
     Interaction,
     RefreshToken,
     Session,
@@ -134,7 +135,27 @@ class UserPageStore(Protocol):
     ) -> Sequence[User]:
         """Users ordered by ``(username_norm, id)`` after the keyset position ``after``.
         Filters: ``email``, ``username`` (exact, case-insensitive), ``username_prefix``,
-        ``status``, ``created_after``, ``created_before`` (epoch seconds)."""
+        ``status``, ``created_after``, ``created_before`` (epoch seconds), and ``q``: free text,
+        every word of which must be a prefix of a word of the user's username, email or names."""
+        ...
+
+
+class BulkUserStore(Protocol):
+    def add_users_bulk(self, tenant_id: str, users: Sequence[User]) -> list[int]:
+        """Insert ``users`` (all of ``tenant_id``) in one transaction, with their search tokens.
+        A user whose username or email is already taken in the tenant (or earlier in the batch)
+        is skipped, not an error; returns the indexes in ``users`` of the rows inserted."""
+        ...
+
+
+class ImportJobStore(Protocol):
+    def add_import_job(self, job: ImportJob) -> None: ...
+    def import_job(self, tenant_id: str, job_id: str) -> ImportJob | None: ...
+    def update_import_job(self, tenant_id: str, job_id: str, **fields: Any) -> None: ...
+    def import_jobs_page(
+        self, tenant_id: str, *, after: tuple[float, str] | None, limit: int
+    ) -> Sequence[ImportJob]:
+        """Newest first."""
         ...
 
 
@@ -178,6 +199,8 @@ class Storage(
     InteractionStore,
     ConsentStore,
     UserPageStore,
+    BulkUserStore,
+    ImportJobStore,
     AuditStore,
     IdempotencyStore,
     Protocol,

@@ -10,8 +10,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.exc import IntegrityError
+
+from keystead.adapters.sql._rows import to_record
+from keystead.errors import Conflict
+
+R = TypeVar("R")
 
 
 class SqlBase:
@@ -30,3 +37,15 @@ class SqlBase:
             return
         with self._write_lock, self.engine.begin() as conn:
             yield conn
+
+    def _insert(self, table: Table, row: dict[str, Any], conflict: str) -> None:
+        try:
+            with self._write() as conn:
+                conn.execute(table.insert(), row)
+        except IntegrityError as exc:
+            raise Conflict(conflict) from exc
+
+    def _one(self, cls: type[R], query: Any, params: dict[str, Any] | None = None) -> R | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(query, params or {}).mappings().first()
+        return to_record(cls, row) if row is not None else None

@@ -8,12 +8,14 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_TUPLE_FIELDS = frozenset({"redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "amr"})
+_TUPLE_FIELDS = frozenset(
+    {"redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "amr", "roles"}
+)
 
 
 def to_record(cls: type[T], row: Mapping[Any, Any]) -> T:
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    values = {k: (tuple(v) if k in _TUPLE_FIELDS else v) for k, v in row.items() if k in names}
+    values = {k: (tuple(v or ()) if k in _TUPLE_FIELDS else v) for k, v in row.items() if k in names}
     return cls(**values)
 
 

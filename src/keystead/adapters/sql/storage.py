@@ -9,9 +9,10 @@ from keystead.adapters.sql.directory import DirectoryTables
 from keystead.adapters.sql.grants import GrantTables
 from keystead.adapters.sql.keys import KeyTables
 from keystead.adapters.sql.sessions import SessionTables
+from keystead.adapters.sql.users import UserTables
 
 
-class SqlStorage(DirectoryTables, GrantTables, SessionTables, KeyTables, AuditTables):
+class SqlStorage(DirectoryTables, UserTables, GrantTables, SessionTables, KeyTables, AuditTables):
     def __init__(self, engine: Engine) -> None:
         self._bind(engine)
 

@@ -18,6 +18,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+
+# Normalised keys compare bytewise on every backend: keyset order is the same on SQLite and
+# PostgreSQL, and a prefix LIKE can use the b-tree index whatever the database's locale.
+def _norm(length: int) -> String:
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -38,6 +45,7 @@ tenants = Table(
     Column("logo_url", String(2048)),
     Column("brand_color", String(16)),
     Column("created_at", Double, nullable=False),
+    Column("settings", JSON),
 )
 
 users = Table(
@@ -46,9 +54,9 @@ users = Table(
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("username", String(255), nullable=False),
-    Column("username_norm", String(255), nullable=False),
+    Column("username_norm", _norm(255), nullable=False),
     Column("email", String(320)),
-    Column("email_norm", String(320)),
+    Column("email_norm", _norm(320)),
     Column("email_verified", Boolean, nullable=False, default=False),
     Column("status", String(16), nullable=False),
     Column("password_hash", String(512)),
@@ -61,8 +69,42 @@ users = Table(
     Column("locale", String(35)),
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
+    Column("roles", JSON),
     UniqueConstraint("tenant_id", "username_norm", name="uq_users_tenant_username"),
     UniqueConstraint("tenant_id", "email_norm", name="uq_users_tenant_email"),
+    Index("ix_users_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+# Free-text search: one row per word of a user's username, email, and names (an inverted
+# index); a search term matches a user when it is a prefix of one of the user's tokens.
+user_search_tokens = Table(
+    "user_search_tokens",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("token", _norm(255), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_user_search_tokens_user", "user_id"),
+)
+
+# Bulk user imports run as jobs; their progress and the first errors (line, field, reason).
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("source", String(255)),
+    Column("total", Integer, nullable=False, default=0),
+    Column("created", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("errors", JSON, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Column("finished_at", Double),
+    Index("ix_import_jobs_tenant_time", "tenant_id", "created_at", "id"),
 )
 
 clients = Table(
@@ -119,6 +161,7 @@ grants = Table(
     Column("created_at", Double, nullable=False),
     Column("revoked_at", Double),
     Index("ix_grants_session", "tenant_id", "session_id"),
+    Index("ix_grants_user", "tenant_id", "user_id"),
 )
 
 authorization_codes = Table(

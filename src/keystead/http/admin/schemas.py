@@ -40,9 +40,14 @@ class UserFilters(Page):
     status: Status | None = None
     created_after: datetime | None = Field(None, description="Created at or after (RFC 3339)")
     created_before: datetime | None = Field(None, description="Created before (RFC 3339)")
+    q: Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)] | None = Field(
+        None,
+        description="Free text: each word must start a word of the username, email or names",
+    )
 
     def store_filters(self) -> dict[str, Any]:
         return {
+            "q": self.q,
             "email": self.email,
             "username": self.username,
             "username_prefix": self.username_prefix,

@@ -1,0 +1,115 @@
+"""Users: lookups by id and login, keyset pages with filters, compare-and-set updates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from keystead.adapters.sql import tables as t
+from keystead.adapters.sql._base import SqlBase
+from keystead.adapters.sql._rows import to_record, to_row, to_values
+from keystead.errors import Conflict
+from keystead.ports.records import User
+
+
+def normalize(value: str) -> str:
+    return value.strip().casefold()
+
+
+_USER_BY_ID = select(t.users).where(
+    t.users.c.tenant_id == bindparam("tenant_id"), t.users.c.id == bindparam("id")
+)
+
+
+def _user_filters(filters: dict[str, Any]) -> list[Any]:
+    c = t.users.c
+    conditions: list[Any] = []
+    if filters.get("email") is not None:
+        conditions.append(c.email_norm == normalize(filters["email"]))
+    if filters.get("username") is not None:
+        conditions.append(c.username_norm == normalize(filters["username"]))
+    if filters.get("username_prefix"):
+        conditions.append(c.username_norm.startswith(normalize(filters["username_prefix"]), autoescape=True))
+    if filters.get("status") is not None:
+        conditions.append(c.status == filters["status"])
+    if filters.get("created_after") is not None:
+        conditions.append(c.created_at >= filters["created_after"])
+    if filters.get("created_before") is not None:
+        conditions.append(c.created_at < filters["created_before"])
+    return conditions
+
+
+class UserTables(SqlBase):
+    def add_user(self, user: User) -> None:
+        row = to_row(user)
+        row["username_norm"] = normalize(user.username)
+        row["email_norm"] = normalize(user.email) if user.email else None
+        self._insert(t.users, row, "username or email already in use")
+
+    def user_by_id(self, tenant_id: str, user_id: str) -> User | None:
+        return self._one(User, _USER_BY_ID, {"tenant_id": tenant_id, "id": user_id})
+
+    def user_by_login(self, tenant_id: str, login: str) -> User | None:
+        norm = normalize(login)
+        query = select(t.users).where(
+            t.users.c.tenant_id == tenant_id,
+            or_(t.users.c.username_norm == norm, t.users.c.email_norm == norm),
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(2)).mappings().all()
+        # A username equal to another user's email is ambiguous: prefer the username match.
+        rows = sorted(rows, key=lambda r: r["username_norm"] != norm)
+        return to_record(User, rows[0]) if rows else None
+
+    def list_users(self, tenant_id: str, *, after: str | None, limit: int) -> Sequence[User]:
+        query = select(t.users).where(t.users.c.tenant_id == tenant_id)
+        if after is not None:
+            query = query.where(t.users.c.username_norm > after)
+        query = query.order_by(t.users.c.username_norm).limit(limit)
+        with self.engine.connect() as conn:
+            return [to_record(User, r) for r in conn.execute(query).mappings()]
+
+    def users_page(
+        self, tenant_id: str, *, after: tuple[str, str] | None, limit: int, **filters: Any
+    ) -> Sequence[User]:
+        """Keyset pagination on ``(username_norm, id)``: never OFFSET, never a count."""
+        c = t.users.c
+        query = select(t.users).where(c.tenant_id == tenant_id, *_user_filters(filters))
+        if after is not None:
+            norm, user_id = after
+            query = query.where(or_(c.username_norm > norm, and_(c.username_norm == norm, c.id > user_id)))
+        query = query.order_by(c.username_norm, c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [to_record(User, r) for r in conn.execute(query).mappings()]
+
+    def update_user(
+        self, tenant_id: str, user_id: str, *, expected_updated_at: float | None = None, **fields: Any
+    ) -> bool:
+        values = to_values(fields)
+        if "username" in fields:
+            values["username_norm"] = normalize(fields["username"])
+        if "email" in fields:
+            values["email_norm"] = normalize(fields["email"]) if fields["email"] else None
+        stmt = update(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
+        if expected_updated_at is not None:
+            stmt = stmt.where(t.users.c.updated_at == expected_updated_at)
+        try:
+            with self._write() as conn:
+                return conn.execute(stmt.values(**values)).rowcount == 1
+        except IntegrityError as exc:
+            raise Conflict("username or email already in use") from exc
+
+    def delete_user(self, tenant_id: str, user_id: str) -> bool:
+        with self._write() as conn:
+            for table in (t.sessions, t.consents, t.grants):
+                conn.execute(delete(table).where(table.c.tenant_id == tenant_id, table.c.user_id == user_id))
+            stmt = delete(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
+            return conn.execute(stmt).rowcount == 1
+
+    def count_users(self, tenant_id: str) -> int:
+        query = select(func.count()).select_from(t.users).where(t.users.c.tenant_id == tenant_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
