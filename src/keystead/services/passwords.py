@@ -20,6 +20,15 @@ MAX_PASSWORD_LENGTH = 1024
 
 
 @dataclass(frozen=True, slots=True)
+class HashParams:
+    """argon2id cost parameters; a tenant may set its own (tenant settings)."""
+
+    time_cost: int = 2
+    memory_kib: int = 19 * 1024
+    parallelism: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class Verification:
     ok: bool
     new_hash: str | None = None  # set when the stored hash used outdated parameters
