@@ -1,7 +1,8 @@
 """Password sign-in: one generic failure for every reason, throttled per account and per IP.
 
 An unknown account costs a dummy hash so that timing does not tell accounts apart; a hash made
-with outdated parameters is replaced on a successful login.
+with other parameters (``hash_params``: the tenant's, or the server's when ``None``) or another
+scheme (imported bcrypt or PBKDF2) is replaced by an argon2id hash on a successful login.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from keystead.ports.records import User
 from keystead.ports.stores import UserStore
-from keystead.services.passwords import Passwords
+from keystead.services.passwords import HashParams, Passwords
 from keystead.services.throttle import AttemptLimiter
 
 
@@ -28,14 +29,16 @@ class PasswordLogin:
         self._passwords = passwords
         self._limiter = limiter
 
-    def authenticate(self, tenant_id: str, login: str, password: str, ip: str) -> User:
+    def authenticate(
+        self, tenant_id: str, login: str, password: str, ip: str, hash_params: HashParams | None = None
+    ) -> User:
         login = login.strip()[:320]
         account_key = f"{tenant_id}:{login.casefold()}"
         verdict = self._limiter.check(account_key, ip)
         if not verdict.allowed:
             raise LoginFailed(verdict.retry_after)
         user = self._users.user_by_login(tenant_id, login) if login else None
-        result = self._passwords.verify(user.password_hash if user else None, password)
+        result = self._passwords.verify(user.password_hash if user else None, password, hash_params)
         if user is None or not result.ok or not user.active:
             self._limiter.failed(account_key, ip)
             raise LoginFailed()
