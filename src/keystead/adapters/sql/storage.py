@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from keystead.adapters.sql.audit import AuditTables
+from keystead.adapters.sql.bulk import BulkUserTables
 from keystead.adapters.sql.directory import DirectoryTables
 from keystead.adapters.sql.grants import GrantTables
 from keystead.adapters.sql.keys import KeyTables
@@ -12,7 +13,9 @@ from keystead.adapters.sql.sessions import SessionTables
 from keystead.adapters.sql.users import UserTables
 
 
-class SqlStorage(DirectoryTables, UserTables, GrantTables, SessionTables, KeyTables, AuditTables):
+class SqlStorage(
+    DirectoryTables, UserTables, BulkUserTables, GrantTables, SessionTables, KeyTables, AuditTables
+):
     def __init__(self, engine: Engine) -> None:
         self._bind(engine)
 
