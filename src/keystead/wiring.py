@@ -20,6 +20,8 @@ from keystead.services.tenants import Tenants
 from keystead.services.throttle import AttemptLimiter
 from keystead.services.token_endpoint import TokenEndpoint
 from keystead.services.tokens import Tokens
+from keystead.services.user_import import UserImporter
+from keystead.services.user_import_jobs import ImportJobs
 from keystead.services.users import Users
 from keystead.types import Clock
 
@@ -42,6 +44,7 @@ class Keystead:
     login: PasswordLogin
     logout: Logout
     audit: Audit
+    imports: ImportJobs
 
     def close(self) -> None:
         self.passwords.close()
@@ -99,4 +102,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         login=PasswordLogin(storage, passwords, AttemptLimiter(settings.throttle, clock)),
         logout=Logout(clients, keys, clock),
         audit=Audit(storage, clock),
+        imports=ImportJobs(storage, UserImporter(storage, passwords, clock), Audit(storage, clock), clock),
     )

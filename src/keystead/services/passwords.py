@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -59,14 +60,23 @@ def usable_cores() -> int:
 class Passwords:
     def __init__(self, settings: PasswordSettings) -> None:
         self._default = HashParams(settings.time_cost, settings.memory_kib, settings.parallelism)
-        workers = settings.workers or usable_cores()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._workers = settings.workers or usable_cores()
+        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="argon2")
         self._hashers: dict[HashParams, _Hasher] = {}
         self._lock = threading.Lock()
         self._hasher(None)
 
     def hash(self, password: str, params: HashParams | None = None) -> str:
         return self._pool.submit(self._hasher(params).argon2.hash, password).result()
+
+    def hash_many(self, passwords: Sequence[str], params: HashParams | None = None) -> list[str]:
+        """Hash several passwords (an import) on the pool, a pool's width at a time: logins
+        queued meanwhile wait for one round, not for the whole list."""
+        hasher = self._hasher(params).argon2
+        hashes: list[str] = []
+        for start in range(0, len(passwords), self._workers):
+            hashes.extend(self._pool.map(hasher.hash, passwords[start : start + self._workers]))
+        return hashes
 
     def verify(
         self, stored_hash: str | None, password: str, params: HashParams | None = None

@@ -8,13 +8,21 @@ from keystead.adapters.sql.audit import AuditTables
 from keystead.adapters.sql.bulk import BulkUserTables
 from keystead.adapters.sql.directory import DirectoryTables
 from keystead.adapters.sql.grants import GrantTables
+from keystead.adapters.sql.import_jobs import ImportJobTables
 from keystead.adapters.sql.keys import KeyTables
 from keystead.adapters.sql.sessions import SessionTables
 from keystead.adapters.sql.users import UserTables
 
 
 class SqlStorage(
-    DirectoryTables, UserTables, BulkUserTables, GrantTables, SessionTables, KeyTables, AuditTables
+    DirectoryTables,
+    UserTables,
+    BulkUserTables,
+    GrantTables,
+    SessionTables,
+    KeyTables,
+    AuditTables,
+    ImportJobTables,
 ):
     def __init__(self, engine: Engine) -> None:
         self._bind(engine)
