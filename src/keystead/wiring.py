@@ -10,6 +10,7 @@ from keystead.config import Settings
 from keystead.services.audit import Audit
 from keystead.services.authorization import Authorization
 from keystead.services.clients import Clients
+from keystead.services.consents import Consents
 from keystead.services.keys import KeyManager
 from keystead.services.login import PasswordLogin
 from keystead.services.logout import Logout
@@ -44,6 +45,7 @@ class Keystead:
     login: PasswordLogin
     logout: Logout
     audit: Audit
+    consents: Consents
     imports: ImportJobs
 
     def close(self) -> None:
@@ -102,5 +104,6 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         login=PasswordLogin(storage, passwords, AttemptLimiter(settings.throttle, clock)),
         logout=Logout(clients, keys, clock),
         audit=Audit(storage, clock),
+        consents=Consents(storage, clock),
         imports=ImportJobs(storage, UserImporter(storage, passwords, clock), Audit(storage, clock), clock),
     )

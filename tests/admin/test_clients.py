@@ -350,3 +350,46 @@ def test_a_client_changed_between_read_and_write_is_stale_and_unchanged(keystead
     with pytest.raises(Stale):
         keystead.clients.update(tenant.id, rp.client_id, expected=old, name="Second writer")
     assert keystead.clients.lookup(tenant.id, rp.client_id).name == "First writer"
+
+
+def _introspect(api: Api, caller: dict[str, Any], token: str) -> bool:
+    response = api.http.post(
+        f"/t/{api.tenant.name}/introspect",
+        data={"token": token},
+        auth=(caller["client_id"], caller["client_secret"]),
+    )
+    assert response.status_code == 200, response.text
+    return bool(response.json()["active"])
+
+
+def test_delete_revokes_the_clients_tokens_and_it_is_gone(api: Api):
+    client, watcher = _machine(api), _machine(api)
+    issued = api.http.post(
+        f"/t/{api.tenant.name}/token",
+        data={"grant_type": "client_credentials", "scope": "api"},
+        auth=(client["client_id"], client["client_secret"]),
+    ).json()["access_token"]
+    assert _introspect(api, watcher, issued)
+    etag = api.request("GET", f"/clients/{client['client_id']}").headers["etag"]
+
+    stale = api.request("DELETE", f"/clients/{client['client_id']}", headers={"If-Match": '"stale"'})
+    assert_problem(stale, 412, "precondition-failed")
+    response = api.request("DELETE", f"/clients/{client['client_id']}", headers={"If-Match": etag})
+
+    assert response.status_code == 204, response.text
+    assert not _introspect(api, watcher, issued)
+    assert _token(api, client["client_id"], client["client_secret"]) == 401
+    assert_problem(api.request("GET", f"/clients/{client['client_id']}"), 404, "not-found")
+    assert_problem(api.request("DELETE", f"/clients/{client['client_id']}"), 404, "not-found")
+    listed = [c["client_id"] for c in api.request("GET", "/clients", params={"limit": 200}).json()["items"]]
+    assert client["client_id"] not in listed and watcher["client_id"] in listed
+    event = api.request("GET", "/audit-events", params={"action": "client.delete"}).json()["items"][0]
+    assert event["target"] == client["client_id"] and event["before"]["name"] == "Shop"
+    assert client["client_secret"] not in str(event)
+
+
+def test_delete_of_another_tenants_client_is_404_and_keeps_it(api: Api, other_api: Api):
+    client = _machine(api)
+
+    assert_problem(other_api.request("DELETE", f"/clients/{client['client_id']}"), 404, "not-found")
+    assert _token(api, client["client_id"], client["client_secret"]) == 200

@@ -134,4 +134,19 @@ def test_unknown_user_or_session_is_404(api: Api):
 def test_user_without_sessions_has_an_empty_list(api: Api):
     user = api.create_user()
 
-    assert api.request("GET", f"/users/{user['id']}/sessions").json() == {"items": []}
+    assert api.request("GET", f"/users/{user['id']}/sessions").json() == {"items": [], "next_cursor": None}
+
+
+def test_sessions_page_by_cursor(api: Api, browsers):
+    user, _, _ = browsers
+    url = f"/users/{user.id}/sessions"
+    everything = [s["id"] for s in api.request("GET", url).json()["items"]]
+
+    first = api.request("GET", url, params={"limit": 1}).json()
+    second = api.request("GET", url, params={"limit": 1, "cursor": first["next_cursor"]}).json()
+
+    assert [s["id"] for s in first["items"] + second["items"]] == everything
+    assert second["next_cursor"] is None
+    foreign = api.request("GET", f"/users/{user.id}/grants", params={"cursor": first["next_cursor"]})
+    assert_problem(foreign, 400, "invalid-cursor")
+    assert_problem(api.request("GET", url, params={"limit": 201}), 422, "validation")

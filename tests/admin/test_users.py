@@ -128,6 +128,9 @@ def _fields(body: dict) -> set[str]:
         ({"username": "x", "status": "banned"}, "status"),
         ({"username": "x", "address": {"planet": "Mars"}}, "address.planet"),
         ({"username": "x\u0000y"}, "username"),
+        ({"username": "x", "roles": ["Admin"]}, "roles.0"),
+        ({"username": "x", "roles": "admin"}, "roles"),
+        ({"username": "x", "roles": ["ok", "has space"]}, "roles.1"),
         ({}, "username"),
         ([1, 2], "body"),
     ],
@@ -146,6 +149,28 @@ def test_malformed_json_is_400(api: Api):
     )
 
     assert_problem(response, 400, "bad-request")
+
+
+def test_roles_are_created_listed_patched_and_audited(api: Api):
+    user = api.create_user(roles=["admin", "support:read", "admin"])
+    assert user["roles"] == ["admin", "support:read"]
+    assert api.create_user()["roles"] == []
+    etag = api.request("GET", f"/users/{user['id']}").headers["etag"]
+
+    response = api.request(
+        "PATCH", f"/users/{user['id']}", json={"roles": ["auditor"]}, headers={"If-Match": etag}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["roles"] == ["auditor"]
+    listed = api.request("GET", "/users", params={"username": user["username"]}).json()["items"]
+    assert listed[0]["roles"] == ["auditor"]
+    event = api.request("GET", "/audit-events", params={"action": "user.update"}).json()["items"][0]
+    assert event["before"]["roles"] == ["admin", "support:read"] and event["after"]["roles"] == ["auditor"]
+    etag = response.headers["etag"]
+    refused = api.request("PATCH", f"/users/{user['id']}", json={"roles": None}, headers={"If-Match": etag})
+    assert "roles" in _fields(assert_problem(refused, 422, "validation"))
+    assert api.request("GET", f"/users/{user['id']}").json()["roles"] == ["auditor"]
 
 
 def test_invalid_patch_names_the_field(api: Api):

@@ -29,6 +29,12 @@ class TenantStore(Protocol):
     def tenant_by_name(self, name: str) -> Tenant | None: ...
     def tenant_by_domain(self, domain: str) -> Tenant | None: ...
     def list_tenants(self) -> Sequence[Tenant]: ...
+    def tenants_page(
+        self, *, after: str | None, limit: int, status: str | None = None, name_prefix: str | None = None
+    ) -> Sequence[Tenant]:
+        """Tenants ordered by name, after the keyset position ``after`` (a name)."""
+        ...
+
     def update_tenant(self, tenant_id: str, **fields: Any) -> None: ...
 
 
@@ -53,6 +59,17 @@ class ClientStore(Protocol):
     def add_client(self, client: Client) -> None: ...
     def client_by_client_id(self, tenant_id: str, client_id: str) -> Client | None: ...
     def list_clients(self, tenant_id: str) -> Sequence[Client]: ...
+    def clients_page(
+        self, tenant_id: str, *, after: tuple[float, str] | None, limit: int
+    ) -> Sequence[Client]:
+        """Clients ordered by ``(created_at, id)`` after the keyset position ``after``."""
+        ...
+
+    def delete_client(self, tenant_id: str, client_id: str, *, now: float) -> bool:
+        """Delete the client, revoke its grants and access tokens and delete its consents, at
+        once; ``False`` if there is no such client."""
+        ...
+
     def update_client(
         self, tenant_id: str, client_id: str, *, expected_updated_at: float | None = None, **fields: Any
     ) -> bool:
@@ -86,6 +103,30 @@ class GrantStore(Protocol):
     def revoke_grants_of_session(self, tenant_id: str, session_id: str, *, now: float) -> None: ...
 
 
+class ConsentAdminStore(Protocol):
+    """A user's consents and grants, for administrators."""
+
+    def consents_of_user(
+        self, tenant_id: str, user_id: str, *, after: str | None, limit: int
+    ) -> Sequence[Consent]:
+        """The user's consents ordered by ``client_id``, after the keyset position ``after``."""
+        ...
+
+    def revoke_consent(self, tenant_id: str, user_id: str, client_id: str, *, now: float) -> list[str] | None:
+        """Delete the consent and revoke the user's live grants for that client at once; the
+        revoked grants' ids, ``None`` (nothing written) when there is no such consent."""
+        ...
+
+    def grants_of_user(
+        self, tenant_id: str, user_id: str, *, after: tuple[float, str] | None, limit: int
+    ) -> Sequence[Grant]:
+        """The user's live (not revoked) grants, newest first, before the position ``after``."""
+        ...
+
+    def grant_by_id(self, tenant_id: str, grant_id: str) -> Grant | None: ...
+    def revoke_grant(self, tenant_id: str, grant_id: str, *, now: float) -> None: ...
+
+
 class RefreshTokenStore(Protocol):
     def add_refresh_token(self, token: RefreshToken) -> None: ...
     def refresh_token_by_hmac(self, tenant_id: str, token_hmac: str) -> RefreshToken | None: ...
@@ -110,8 +151,17 @@ class SessionStore(Protocol):
     def session_by_hmac(self, tenant_id: str, token_hmac: str) -> Session | None: ...
     def revoke_session(self, tenant_id: str, session_id: str, *, now: float) -> None: ...
     def session_by_id(self, tenant_id: str, session_id: str) -> Session | None: ...
-    def sessions_of_user(self, tenant_id: str, user_id: str, *, now: float, limit: int) -> Sequence[Session]:
-        """The user's live sessions (not revoked, not expired), newest first."""
+    def sessions_of_user(
+        self,
+        tenant_id: str,
+        user_id: str,
+        *,
+        now: float,
+        limit: int,
+        after: tuple[float, str] | None = None,
+    ) -> Sequence[Session]:
+        """The user's live sessions (not revoked, not expired), newest first, ordered by
+        ``(created_at, id)`` descending, before the keyset position ``after``."""
         ...
 
 
@@ -198,6 +248,7 @@ class Storage(
     SessionStore,
     InteractionStore,
     ConsentStore,
+    ConsentAdminStore,
     UserPageStore,
     BulkUserStore,
     ImportJobStore,

@@ -188,12 +188,15 @@ class Clients:
         return client
 
     def page(self, tenant_id: str, *, after: tuple[float, str] | None, limit: int) -> Sequence[Client]:
-        """Clients ordered by ``(created_at, id)`` after the keyset position ``after``. A tenant
-        has few clients, so the order and the position are applied to the tenant's list."""
-        ordered = sorted(self._store.list_clients(tenant_id), key=lambda c: (c.created_at, c.id))
-        if after is not None:
-            ordered = [c for c in ordered if (c.created_at, c.id) > after]
-        return ordered[:limit]
+        """Clients ordered by ``(created_at, id)`` after the keyset position ``after`` (in SQL)."""
+        return self._store.clients_page(tenant_id, after=after, limit=limit)
+
+    def delete(self, tenant_id: str, client_id: str) -> None:
+        """Delete the client: its grants and access tokens are revoked and its consents deleted
+        in the same transaction, so its tokens stop working at once. :class:`NotFound` if none."""
+        if not self._store.delete_client(tenant_id, client_id, now=self._clock()):
+            raise NotFound("no such client")
+        self._cache.pop((tenant_id, client_id), None)
 
     def list(self, tenant_id: str) -> Sequence[Client]:
         return self._store.list_clients(tenant_id)

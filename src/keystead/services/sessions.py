@@ -80,9 +80,19 @@ class Sessions:
             return None
         return session
 
-    def of_user(self, tenant_id: str, user_id: str, *, limit: int = MAX_LISTED) -> list[Session]:
-        """The user's live sessions, newest first."""
-        return list(self._store.sessions_of_user(tenant_id, user_id, now=self._clock(), limit=limit))
+    def of_user(
+        self,
+        tenant_id: str,
+        user_id: str,
+        *,
+        limit: int = MAX_LISTED,
+        after: tuple[float, str] | None = None,
+    ) -> list[Session]:
+        """The user's live sessions, newest first, before the keyset position ``after``
+        (``(created_at, id)`` of the last session of the previous page)."""
+        return list(
+            self._store.sessions_of_user(tenant_id, user_id, now=self._clock(), limit=limit, after=after)
+        )
 
     def end_all_of_user(self, tenant_id: str, user_id: str) -> list[str]:
         """Revoke every live session of the user and the grants made in them; their ids."""

@@ -87,15 +87,8 @@ class Tenants:
         status: str | None = None,
         name_prefix: str | None = None,
     ) -> Sequence[Tenant]:
-        """Tenants ordered by name, after ``after`` (keyset); the tenant count is small."""
-        found = [
-            t
-            for t in self._store.list_tenants()
-            if (after is None or t.name > after)
-            and (status is None or t.status == status)
-            and (name_prefix is None or t.name.startswith(name_prefix))
-        ]
-        return sorted(found, key=lambda t: t.name)[:limit]
+        """Tenants ordered by name, after ``after`` (a keyset position, applied in SQL)."""
+        return self._store.tenants_page(after=after, limit=limit, status=status, name_prefix=name_prefix)
 
     def update(self, name: str, **changes: Any) -> Tenant:
         """Set ``display_name``, ``brand_color``, ``logo_url`` or ``status``; ``None`` clears

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +17,8 @@ from keystead.types import Clock
 
 MIN_PASSWORD_LENGTH = 8
 PROFILE_FIELDS = ("given_name", "family_name", "name", "phone_number", "locale", "address")
+ROLE_PATTERN = re.compile(r"[a-z][a-z0-9:_-]{0,62}")
+MAX_ROLES = 50
 
 
 class Users:
@@ -32,6 +35,7 @@ class Users:
         email: str | None = None,
         password: str | None = None,
         email_verified: bool = False,
+        roles: Iterable[str] = (),
         **profile: Any,
     ) -> User:
         now = self._clock()
@@ -44,6 +48,7 @@ class Users:
             password_hash=self._hash(password) if password is not None else None,
             created_at=now,
             updated_at=now,
+            roles=_roles(roles),
             **_profile(profile),
         )
         self._store.add_user(user)
@@ -74,6 +79,8 @@ class Users:
         if "email" in changes:
             fields["email"] = validation.email(changes["email"])
             fields["email_verified"] = bool(changes.get("email_verified", False))
+        if "roles" in changes:
+            fields["roles"] = _roles(changes["roles"] or ())
         return self._write(user, fields, checked=expected is not None)
 
     def set_status(self, tenant_id: str, user_id: str, status: str, *, expected: User | None = None) -> User:
@@ -110,6 +117,14 @@ class Users:
                 "password", f"passwords are {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
             )
         return self._passwords.hash(password)
+
+
+def _roles(values: Iterable[str]) -> tuple[str, ...]:
+    """Role names, deduplicated in order: lowercase, 1-63 of ``a-z0-9:_-``, a letter first."""
+    roles = tuple(dict.fromkeys(values))
+    if len(roles) > MAX_ROLES or not all(isinstance(r, str) and ROLE_PATTERN.fullmatch(r) for r in roles):
+        raise InvalidInput("roles", f"at most {MAX_ROLES} role names matching {ROLE_PATTERN.pattern}")
+    return roles
 
 
 def _profile(values: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 
 from keystead.adapters.sql import tables as t
 from keystead.adapters.sql._base import SqlBase
@@ -34,6 +34,26 @@ class DirectoryTables(SqlBase):
             rows = conn.execute(select(t.tenants).order_by(t.tenants.c.name)).mappings()
             return [to_record(Tenant, r) for r in rows]
 
+    def tenants_page(
+        self,
+        *,
+        after: str | None,
+        limit: int,
+        status: str | None = None,
+        name_prefix: str | None = None,
+    ) -> Sequence[Tenant]:
+        c = t.tenants.c
+        query = select(t.tenants)
+        if after is not None:
+            query = query.where(c.name > after)
+        if status is not None:
+            query = query.where(c.status == status)
+        if name_prefix:
+            query = query.where(c.name.startswith(name_prefix, autoescape=True))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(c.name).limit(limit)).mappings()
+            return [to_record(Tenant, r) for r in rows]
+
     def update_tenant(self, tenant_id: str, **fields: Any) -> None:
         with self._write() as conn:
             conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(**fields))
@@ -50,6 +70,43 @@ class DirectoryTables(SqlBase):
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(t.clients.c.created_at)).mappings()
             return [to_record(Client, r) for r in rows]
+
+    def clients_page(
+        self, tenant_id: str, *, after: tuple[float, str] | None, limit: int
+    ) -> Sequence[Client]:
+        c = t.clients.c
+        query = select(t.clients).where(c.tenant_id == tenant_id)
+        if after is not None:
+            at, row_id = after
+            query = query.where(or_(c.created_at > at, and_(c.created_at == at, c.id > row_id)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(c.created_at, c.id).limit(limit)).mappings()
+            return [to_record(Client, r) for r in rows]
+
+    def delete_client(self, tenant_id: str, client_id: str, *, now: float) -> bool:
+        """Delete the client; in the same transaction revoke its grants (so its refresh tokens
+        fail) and access tokens, and delete its consents. ``False`` if there is no such client."""
+        g, at, cs = t.grants, t.access_tokens, t.consents
+        with self._write() as conn:
+            gone = conn.execute(
+                delete(t.clients).where(
+                    t.clients.c.tenant_id == tenant_id, t.clients.c.client_id == client_id
+                )
+            ).rowcount
+            if gone != 1:
+                return False
+            conn.execute(
+                update(g)
+                .where(g.c.tenant_id == tenant_id, g.c.client_id == client_id, g.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            conn.execute(
+                update(at)
+                .where(at.c.tenant_id == tenant_id, at.c.client_id == client_id, at.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            conn.execute(delete(cs).where(cs.c.tenant_id == tenant_id, cs.c.client_id == client_id))
+        return True
 
     def update_client(
         self, tenant_id: str, client_id: str, *, expected_updated_at: float | None = None, **fields: Any

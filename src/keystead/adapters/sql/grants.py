@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
+from collections.abc import Sequence
+
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 
 from keystead.adapters.sql import tables as t
 from keystead.adapters.sql._base import SqlBase
@@ -11,6 +13,7 @@ from keystead.ports.records import (
     AccessTokenRecord,
     AccessTokenState,
     AuthorizationCode,
+    Consent,
     Grant,
     RefreshToken,
     User,
@@ -154,3 +157,46 @@ class GrantTables(SqlBase):
         )
         with self._write() as conn:
             conn.execute(stmt)
+
+    # consents and grants of a user (admin API)
+    def consents_of_user(
+        self, tenant_id: str, user_id: str, *, after: str | None, limit: int
+    ) -> Sequence[Consent]:
+        c = t.consents
+        query = select(c).where(c.c.tenant_id == tenant_id, c.c.user_id == user_id)
+        if after is not None:
+            query = query.where(c.c.client_id > after)
+        query = query.order_by(c.c.client_id).limit(limit)
+        with self.engine.connect() as conn:
+            return [to_record(Consent, r) for r in conn.execute(query).mappings()]
+
+    def revoke_consent(self, tenant_id: str, user_id: str, client_id: str, *, now: float) -> list[str] | None:
+        """Delete the consent and revoke the user's live grants for the client, in one
+        transaction; the ids of the grants revoked. ``None`` and nothing written when there is
+        no such consent."""
+        c, g = t.consents, t.grants
+        with self._write() as conn:
+            gone = conn.execute(
+                delete(c).where(
+                    c.c.tenant_id == tenant_id, c.c.user_id == user_id, c.c.client_id == client_id
+                )
+            ).rowcount
+            if gone != 1:
+                return None
+            live = (g.c.tenant_id == tenant_id, g.c.user_id == user_id, g.c.client_id == client_id)
+            ids = [r[0] for r in conn.execute(select(g.c.id).where(*live, g.c.revoked_at.is_(None)))]
+            if ids:
+                conn.execute(update(g).where(*live, g.c.id.in_(ids)).values(revoked_at=now))
+            return ids
+
+    def grants_of_user(
+        self, tenant_id: str, user_id: str, *, after: tuple[float, str] | None, limit: int
+    ) -> Sequence[Grant]:
+        g = t.grants
+        query = select(g).where(g.c.tenant_id == tenant_id, g.c.user_id == user_id, g.c.revoked_at.is_(None))
+        if after is not None:
+            at, grant_id = after
+            query = query.where(or_(g.c.created_at < at, and_(g.c.created_at == at, g.c.id < grant_id)))
+        query = query.order_by(g.c.created_at.desc(), g.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [to_record(Grant, r) for r in conn.execute(query).mappings()]

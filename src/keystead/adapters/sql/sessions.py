@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from keystead.adapters.sql import tables as t
 from keystead.adapters.sql._base import SqlBase
@@ -42,19 +42,26 @@ class SessionTables(SqlBase):
             row = conn.execute(query).mappings().first()
         return to_record(Session, row) if row else None
 
-    def sessions_of_user(self, tenant_id: str, user_id: str, *, now: float, limit: int) -> Sequence[Session]:
+    def sessions_of_user(
+        self,
+        tenant_id: str,
+        user_id: str,
+        *,
+        now: float,
+        limit: int,
+        after: tuple[float, str] | None = None,
+    ) -> Sequence[Session]:
         s = t.sessions
-        query = (
-            select(s)
-            .where(
-                s.c.tenant_id == tenant_id,
-                s.c.user_id == user_id,
-                s.c.revoked_at.is_(None),
-                s.c.expires_at > now,
-            )
-            .order_by(s.c.created_at.desc(), s.c.id.desc())
-            .limit(limit)
+        query = select(s).where(
+            s.c.tenant_id == tenant_id,
+            s.c.user_id == user_id,
+            s.c.revoked_at.is_(None),
+            s.c.expires_at > now,
         )
+        if after is not None:
+            at, session_id = after
+            query = query.where(or_(s.c.created_at < at, and_(s.c.created_at == at, s.c.id < session_id)))
+        query = query.order_by(s.c.created_at.desc(), s.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [to_record(Session, r) for r in conn.execute(query).mappings()]
 

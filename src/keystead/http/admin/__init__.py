@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from keystead.http.admin import audit, clients, keys, sessions, tenants, users
+from keystead.http.admin import audit, clients, consents, imports, keys, sessions, tenants, users
 from keystead.http.admin.problems import http_exception_handler
 from keystead.http.admin.schemas import ProblemOut
 from keystead.wiring import Keystead
@@ -30,11 +30,13 @@ def create_admin_app(keystead: Keystead) -> FastAPI:
     app.state.keystead = keystead
     app.add_exception_handler(HTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, http_exception_handler)
+    app.include_router(imports.router)  # before users: /users/export is not a user id
     app.include_router(users.router)
     app.include_router(audit.router)
     app.include_router(clients.router)
     app.include_router(keys.router)
     app.include_router(sessions.router)
+    app.include_router(consents.router)
     app.include_router(tenants.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

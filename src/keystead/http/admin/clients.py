@@ -43,12 +43,7 @@ router = APIRouter(route_class=ProblemRoute, tags=["clients"], prefix="/tenants/
 @router.get("", response_model=ClientPage, responses=problems(400, *AUTH, 404, 422))
 def list_clients(ctx: Admin, q: Annotated[ClientFilters, Query()]) -> Response:
     """Clients in registration order; follow `next_cursor` until it is `null`."""
-    after = None
-    if q.cursor is not None:
-        position = cursors.decode(ctx.app.ring, ctx.tenant.id, "clients", q.cursor)
-        if len(position) != 2 or not isinstance(position[0], float | int) or not isinstance(position[1], str):
-            raise Problem("invalid-cursor", "the cursor is invalid")
-        after = (float(position[0]), position[1])
+    after = cursors.time_id(ctx.app.ring, ctx.tenant.id, "clients", q.cursor)
     clients = ctx.app.clients.page(ctx.tenant.id, after=after, limit=q.limit + 1)
     page = clients[: q.limit]
     next_cursor = None
@@ -124,6 +119,20 @@ def update_client(ctx: Admin, client_id: ClientId, body: ClientPatch, if_match: 
         after=clientjson_response(after),
     )
     return json_response(clientjson_response(after), headers={"ETag": etag(ctx, after)})
+
+
+@router.delete("/{client_id}", status_code=204, responses=problems(*AUTH, 404, 412, 422))
+def delete_client(ctx: Admin, client_id: ClientId, if_match: IfMatch = None) -> Response:
+    """Delete the client: its grants, refresh and access tokens are revoked and its consents
+    deleted at once; it is then `404`. `If-Match` is optional."""
+    before = ctx.app.clients.lookup(ctx.tenant.id, client_id)
+    if if_match is not None:
+        check_if_match(ctx, before, if_match, "client")
+    ctx.app.clients.delete(ctx.tenant.id, client_id)
+    ctx.app.audit.record(
+        ctx.tenant.id, ctx.actor, "client.delete", client_id, before=clientjson_response(before)
+    )
+    return Response(status_code=204)
 
 
 @router.post("/{client_id}/secret", response_model=ClientSecretOut, responses=problems(*AUTH, 404, 412, 422))

@@ -42,6 +42,26 @@ def decode(ring: KeyRing, tenant_id: str, kind: str, cursor: str) -> list[Any]:
     return position
 
 
+def time_id(ring: KeyRing, tenant_id: str, kind: str, cursor: str | None) -> tuple[float, str] | None:
+    """A ``(time, id)`` keyset position from a cursor (``None`` without one)."""
+    if cursor is None:
+        return None
+    position = decode(ring, tenant_id, kind, cursor)
+    if len(position) != 2 or not isinstance(position[0], float | int) or not isinstance(position[1], str):
+        raise _invalid()
+    return float(position[0]), position[1]
+
+
+def text(ring: KeyRing, tenant_id: str, kind: str, cursor: str | None) -> str | None:
+    """A one-string keyset position (a name, a client id) from a cursor."""
+    if cursor is None:
+        return None
+    position = decode(ring, tenant_id, kind, cursor)
+    if len(position) != 1 or not isinstance(position[0], str):
+        raise _invalid()
+    return position[0]
+
+
 def _invalid() -> Problem:
     return Problem(
         "invalid-cursor",

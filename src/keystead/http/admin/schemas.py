@@ -31,6 +31,12 @@ class Page(Strict):
     )
 
 
+class PageQuery(Page):
+    """``limit`` and ``cursor`` of a list without filters."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
 class UserFilters(Page):
     model_config = ConfigDict(extra="forbid", strict=False)
 
@@ -77,6 +83,13 @@ class Address(BaseModel):
     country: Text | None = None
 
 
+Role = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9:_-]{0,62}$")]
+Roles = Annotated[
+    list[Role],
+    Field(max_length=50, description='Role names, e.g. `"admin"` (may use the admin console)'),
+]
+
+
 class UserCreate(Strict):
     username: Text
     email: Text | None = None
@@ -91,6 +104,7 @@ class UserCreate(Strict):
     phone_number: Text | None = None
     locale: Text | None = None
     address: Address | None = None
+    roles: Roles = Field(default_factory=list)
 
 
 class UserPatch(Strict):
@@ -106,6 +120,7 @@ class UserPatch(Strict):
     phone_number: Text | None = None
     locale: Text | None = None
     address: Address | None = None
+    roles: Roles | None = None
 
 
 class UserOut(BaseModel):
@@ -122,6 +137,7 @@ class UserOut(BaseModel):
     address: dict[str, Any] | None
     locale: str | None
     has_password: bool
+    roles: list[str]
     created_at: datetime
     updated_at: datetime
 
@@ -249,6 +265,35 @@ class SessionOut(BaseModel):
 
 class SessionList(BaseModel):
     items: list[SessionOut]
+    next_cursor: str | None
+
+
+class ConsentOut(BaseModel):
+    client_id: str
+    scopes: list[str]
+    granted_at: datetime
+
+
+class ConsentPage(BaseModel):
+    items: list[ConsentOut]
+    next_cursor: str | None
+
+
+class GrantOut(BaseModel):
+    id: str
+    client_id: str
+    user_id: str | None
+    scopes: list[str]
+    created_at: datetime
+    session_id: str | None
+    auth_time: datetime | None
+    acr: str | None
+    amr: list[str]
+
+
+class GrantPage(BaseModel):
+    items: list[GrantOut]
+    next_cursor: str | None
 
 
 class ProblemOut(BaseModel):

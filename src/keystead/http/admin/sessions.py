@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
+from keystead.http.admin import cursors
 from keystead.http.admin.auth import Admin
 from keystead.http.admin.problems import Problem, ProblemRoute
 from keystead.http.admin.representation import json_response
-from keystead.http.admin.schemas import SessionList, problems, rfc3339
+from keystead.http.admin.schemas import PageQuery, SessionList, problems, rfc3339
 from keystead.ports.records import Session
 
 Id = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -20,12 +21,19 @@ AUTH = (401, 403)
 router = APIRouter(route_class=ProblemRoute, tags=["sessions"], prefix="/tenants/{tenant}")
 
 
-@router.get("/users/{user_id}/sessions", response_model=SessionList, responses=problems(*AUTH, 404, 422))
-def list_user_sessions(ctx: Admin, user_id: Id) -> Response:
-    """The user's live sessions (not revoked, not expired), newest first."""
+@router.get("/users/{user_id}/sessions", response_model=SessionList, responses=problems(400, *AUTH, 404, 422))
+def list_user_sessions(ctx: Admin, user_id: Id, q: Annotated[PageQuery, Query()]) -> Response:
+    """The user's live sessions (not revoked, not expired), newest first; follow
+    `next_cursor` until it is `null`."""
     ctx.app.users.get(ctx.tenant.id, user_id)
-    sessions = ctx.app.sessions.of_user(ctx.tenant.id, user_id)
-    return json_response({"items": [session_json(s) for s in sessions]})
+    kind = f"sessions:{user_id}"
+    after = cursors.time_id(ctx.app.ring, ctx.tenant.id, kind, q.cursor)
+    found = ctx.app.sessions.of_user(ctx.tenant.id, user_id, after=after, limit=q.limit + 1)
+    page = found[: q.limit]
+    next_cursor = None
+    if len(found) > q.limit:
+        next_cursor = cursors.encode(ctx.app.ring, ctx.tenant.id, kind, [page[-1].created_at, page[-1].id])
+    return json_response({"items": [session_json(s) for s in page], "next_cursor": next_cursor})
 
 
 @router.delete("/users/{user_id}/sessions", status_code=204, responses=problems(*AUTH, 404, 422))

@@ -82,12 +82,7 @@ router = APIRouter(route_class=ProblemRoute, tags=["tenants"], prefix="/tenants"
 @router.get("", response_model=TenantPage, responses=problems(400, *AUTH, 422))
 def list_tenants(ctx: Platform, q: Annotated[TenantFilters, Query()]) -> Response:
     """Tenants ordered by name; follow `next_cursor` until it is `null`."""
-    after = None
-    if q.cursor is not None:
-        position = cursors.decode(ctx.app.ring, ctx.tenant.id, "tenants", q.cursor)
-        if len(position) != 1 or not isinstance(position[0], str):
-            raise Problem("invalid-cursor", "the cursor is invalid")
-        after = position[0]
+    after = cursors.text(ctx.app.ring, ctx.tenant.id, "tenants", q.cursor)
     tenants = ctx.app.tenants.page(after=after, limit=q.limit + 1, status=q.status, name_prefix=q.name_prefix)
     page = tenants[: q.limit]
     next_cursor = None

@@ -96,7 +96,7 @@ def update_user(ctx: Admin, user_id: UserId, body: UserPatch, if_match: IfMatch 
     before = ctx.app.users.get(ctx.tenant.id, user_id)
     check_if_match(ctx, before, if_match, "user")
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    for name in ("username", "status", "email_verified"):
+    for name in ("username", "status", "email_verified", "roles"):
         if name in changes and changes[name] is None:
             raise Problem("validation", f"{name} cannot be null", errors=[body_field(name, "cannot be null")])
     after = _apply(ctx, before, changes)
@@ -152,6 +152,7 @@ def userjson_response(user: User) -> dict[str, Any]:
         "address": user.address,
         "locale": user.locale,
         "has_password": user.password_hash is not None,
+        "roles": list(user.roles),
         "created_at": rfc3339(user.created_at),
         "updated_at": rfc3339(user.updated_at),
     }
