@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import Connection, Select, and_, func, select
+
+from keystead.adapters.sql import tables as t
 from keystead.ports.records import User
 
 MAX_TOKENS = 32
@@ -63,5 +66,59 @@ def prefix_upper_bound(prefix: str) -> str | None:
 
 def _without_prefixes(tokens: set[str]) -> list[str]:
     ordered = sorted(tokens)
+    if not ordered:
+        return []
     # In sorted order, the tokens that start with ``t`` come right after ``t``.
     return [t for t, nxt in zip(ordered, [*ordered[1:], ""], strict=True) if t and not nxt.startswith(t)]
+
+
+# --- the ``q`` filter of users_page -------------------------------------------------------------
+
+# A word whose prefix range holds at most this many token rows drives the query: its users are
+# fetched through the token index and sorted (cheap for a few thousand). When every word is more
+# common than that, the query walks users in page order and probes each one's tokens through the
+# (user_id, token) index instead: at least DRIVE_LIMIT / tenant size of the users match, so a
+# page is found after a bounded number of probes.
+DRIVE_LIMIT = 2_000
+
+
+def _in_range(column: Any, word: str) -> Any:
+    upper = prefix_upper_bound(word)
+    return and_(column >= word, column < upper) if upper is not None else column >= word
+
+
+def _tokens_of(tenant_id: str, word: str) -> Select[tuple[str]]:
+    tok = t.user_search_tokens.c
+    return select(tok.user_id).where(tok.tenant_id == tenant_id, _in_range(tok.token, word))
+
+
+def search_conditions(conn: Connection, tenant_id: str, text: str) -> list[Any] | None:
+    """The WHERE conditions on ``users`` for the free-text query ``text``; ``None`` when no
+    user can match (a word is the prefix of no token in the tenant). No words: no condition."""
+    query = query_words(text)
+    if not query:
+        return []
+    counts = conn.execute(
+        select(
+            *(
+                select(func.count())
+                .select_from(_tokens_of(tenant_id, w).limit(DRIVE_LIMIT + 1).subquery())
+                .scalar_subquery()
+                for w in query
+            )
+        )
+    ).one()
+    if min(counts) == 0:
+        return None
+    driver = min(range(len(query)), key=lambda i: counts[i])
+    tok = t.user_search_tokens.c
+    conditions: list[Any] = []
+    for i, word in enumerate(query):
+        if i == driver and counts[i] <= DRIVE_LIMIT:
+            conditions.append(t.users.c.id.in_(_tokens_of(tenant_id, word)))
+        else:
+            probe = select(tok.user_id).where(
+                tok.user_id == t.users.c.id, tok.tenant_id == tenant_id, _in_range(tok.token, word)
+            )
+            conditions.append(probe.exists())
+    return conditions

@@ -76,14 +76,16 @@ users = Table(
 )
 
 # Free-text search: one row per word of a user's username, email, and names (an inverted
-# index); a search term matches a user when it is a prefix of one of the user's tokens.
+# index); a search term matches a user when it is a prefix of one of the user's tokens. The
+# primary key finds the users of a token prefix (a range scan); the (user_id, token) index
+# tells whether one user has a token with a prefix (a probe) and finds a user's rows to delete.
 user_search_tokens = Table(
     "user_search_tokens",
     metadata,
     Column("tenant_id", String(36), primary_key=True),
     Column("token", _norm(255), primary_key=True),
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_user_search_tokens_user", "user_id"),
+    Index("ix_user_search_tokens_user", "user_id", "token"),
 )
 
 # Bulk user imports run as jobs; their progress and the first errors (line, field, reason).

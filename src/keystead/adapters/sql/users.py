@@ -1,16 +1,18 @@
-"""Users: lookups by id and login, keyset pages with filters, compare-and-set updates."""
+"""Users: lookups by id and login, keyset pages with filters (free text through the search
+tokens), compare-and-set updates; a user's search tokens change in the same transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from keystead.adapters.sql import tables as t
 from keystead.adapters.sql._base import SqlBase
 from keystead.adapters.sql._rows import to_record, to_row, to_values
+from keystead.adapters.sql.search import prefix_upper_bound, search_conditions, token_rows
 from keystead.errors import Conflict
 from keystead.ports.records import User
 
@@ -22,6 +24,16 @@ def normalize(value: str) -> str:
 _USER_BY_ID = select(t.users).where(
     t.users.c.tenant_id == bindparam("tenant_id"), t.users.c.id == bindparam("id")
 )
+_USER_BY_LOGIN = (
+    select(t.users)
+    .where(
+        t.users.c.tenant_id == bindparam("tenant_id"),
+        or_(t.users.c.username_norm == bindparam("norm"), t.users.c.email_norm == bindparam("norm")),
+    )
+    .limit(2)
+)
+# Fields the search tokens are made of: changing one rewrites the user's tokens.
+_SEARCHED = frozenset({"username", "email", "given_name", "family_name", "name"})
 
 
 def _user_filters(filters: dict[str, Any]) -> list[Any]:
@@ -32,7 +44,11 @@ def _user_filters(filters: dict[str, Any]) -> list[Any]:
     if filters.get("username") is not None:
         conditions.append(c.username_norm == normalize(filters["username"]))
     if filters.get("username_prefix"):
-        conditions.append(c.username_norm.startswith(normalize(filters["username_prefix"]), autoescape=True))
+        # A range rather than LIKE: SQLite's LIKE is case-insensitive and cannot use the index.
+        prefix = normalize(filters["username_prefix"])
+        conditions.append(c.username_norm >= prefix)
+        if (upper := prefix_upper_bound(prefix)) is not None:
+            conditions.append(c.username_norm < upper)
     if filters.get("status") is not None:
         conditions.append(c.status == filters["status"])
     if filters.get("created_after") is not None:
@@ -47,19 +63,20 @@ class UserTables(SqlBase):
         row = to_row(user)
         row["username_norm"] = normalize(user.username)
         row["email_norm"] = normalize(user.email) if user.email else None
-        self._insert(t.users, row, "username or email already in use")
+        try:
+            with self._write() as conn:
+                conn.execute(t.users.insert(), row)
+                _write_tokens(conn, user)
+        except IntegrityError as exc:
+            raise Conflict("username or email already in use") from exc
 
     def user_by_id(self, tenant_id: str, user_id: str) -> User | None:
         return self._one(User, _USER_BY_ID, {"tenant_id": tenant_id, "id": user_id})
 
     def user_by_login(self, tenant_id: str, login: str) -> User | None:
         norm = normalize(login)
-        query = select(t.users).where(
-            t.users.c.tenant_id == tenant_id,
-            or_(t.users.c.username_norm == norm, t.users.c.email_norm == norm),
-        )
         with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(2)).mappings().all()
+            rows = conn.execute(_USER_BY_LOGIN, {"tenant_id": tenant_id, "norm": norm}).mappings().all()
         # A username equal to another user's email is ambiguous: prefer the username match.
         rows = sorted(rows, key=lambda r: r["username_norm"] != norm)
         return to_record(User, rows[0]) if rows else None
@@ -75,14 +92,21 @@ class UserTables(SqlBase):
     def users_page(
         self, tenant_id: str, *, after: tuple[str, str] | None, limit: int, **filters: Any
     ) -> Sequence[User]:
-        """Keyset pagination on ``(username_norm, id)``: never OFFSET, never a count."""
+        """Keyset pagination on ``(username_norm, id)``: never OFFSET, never a count. The
+        position is a range start on the ``(tenant_id, username_norm)`` index, so a page deep in
+        the list costs what the first one does."""
         c = t.users.c
         query = select(t.users).where(c.tenant_id == tenant_id, *_user_filters(filters))
         if after is not None:
             norm, user_id = after
-            query = query.where(or_(c.username_norm > norm, and_(c.username_norm == norm, c.id > user_id)))
+            query = query.where(c.username_norm >= norm, or_(c.username_norm > norm, c.id > user_id))
         query = query.order_by(c.username_norm, c.id).limit(limit)
         with self.engine.connect() as conn:
+            if filters.get("q"):
+                found = search_conditions(conn, tenant_id, filters["q"])
+                if found is None:
+                    return []
+                query = query.where(*found)
             return [to_record(User, r) for r in conn.execute(query).mappings()]
 
     def update_user(
@@ -98,13 +122,18 @@ class UserTables(SqlBase):
             stmt = stmt.where(t.users.c.updated_at == expected_updated_at)
         try:
             with self._write() as conn:
-                return conn.execute(stmt.values(**values)).rowcount == 1
+                if conn.execute(stmt.values(**values)).rowcount != 1:
+                    return False
+                if _SEARCHED & fields.keys():
+                    user = conn.execute(_USER_BY_ID, {"tenant_id": tenant_id, "id": user_id}).mappings().one()
+                    _write_tokens(conn, to_record(User, user), replace=True)
+                return True
         except IntegrityError as exc:
             raise Conflict("username or email already in use") from exc
 
     def delete_user(self, tenant_id: str, user_id: str) -> bool:
         with self._write() as conn:
-            for table in (t.sessions, t.consents, t.grants):
+            for table in (t.sessions, t.consents, t.grants, t.user_search_tokens):
                 conn.execute(delete(table).where(table.c.tenant_id == tenant_id, table.c.user_id == user_id))
             stmt = delete(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.id == user_id)
             return conn.execute(stmt).rowcount == 1
@@ -113,3 +142,11 @@ class UserTables(SqlBase):
         query = select(func.count()).select_from(t.users).where(t.users.c.tenant_id == tenant_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def _write_tokens(conn: Connection, user: User, *, replace: bool = False) -> None:
+    tokens = t.user_search_tokens
+    if replace:
+        conn.execute(delete(tokens).where(tokens.c.tenant_id == user.tenant_id, tokens.c.user_id == user.id))
+    if rows := token_rows(user):
+        conn.execute(tokens.insert(), rows)

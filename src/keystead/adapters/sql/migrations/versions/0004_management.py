@@ -1,6 +1,8 @@
 """Management surface: tenant settings, user roles, free-text search tokens, import jobs,
 indexes for created-range filters and a user's grants; bytewise (C) collation for the
-normalised username/email on PostgreSQL so that prefix searches use the index.
+normalised username/email on PostgreSQL so that prefix searches use the index. The search
+tokens of the users that exist already are written here, in batches (the tokenizer is
+keystead.adapters.sql.search, the one the application uses).
 
 Revision ID: 0004
 Revises: 0003
@@ -10,10 +12,15 @@ Create Date: 2026-11-29 05:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
+from keystead.adapters.sql.search import user_tokens
+from keystead.ports.records import User
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+
+BACKFILL_BATCH = 2_000
 
 
 def _norm(length: int) -> sa.types.TypeEngine[str]:
@@ -43,7 +50,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("tenant_id", "token", "user_id", name="pk_user_search_tokens"),
     )
-    op.create_index("ix_user_search_tokens_user", "user_search_tokens", ["user_id"])
+    op.create_index("ix_user_search_tokens_user", "user_search_tokens", ["user_id", "token"])
+    _backfill_search_tokens(op.get_bind())
     op.create_table(
         "import_jobs",
         sa.Column("id", sa.String(36), nullable=False),
@@ -66,6 +74,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_import_jobs"),
     )
     op.create_index("ix_import_jobs_tenant_time", "import_jobs", ["tenant_id", "created_at", "id"])
+
+
+def _backfill_search_tokens(conn: sa.Connection) -> None:
+    """One batch of users at a time, in id order: memory stays flat whatever the user count."""
+    fields = ("id", "tenant_id", "username", "email", "given_name", "family_name", "name")
+    users = sa.table("users", *(sa.column(f) for f in fields))
+    tokens = sa.table("user_search_tokens", sa.column("tenant_id"), sa.column("token"), sa.column("user_id"))
+    after = ""
+    while True:
+        query = sa.select(users).where(users.c.id > after).order_by(users.c.id).limit(BACKFILL_BATCH)
+        batch = conn.execute(query).mappings().all()
+        if not batch:
+            return
+        rows = [
+            {"tenant_id": row["tenant_id"], "token": token, "user_id": row["id"]}
+            for row in batch
+            for token in user_tokens(User(**row))
+        ]
+        if rows:
+            conn.execute(tokens.insert(), rows)
+        after = batch[-1]["id"]
 
 
 def downgrade() -> None:
