@@ -11,6 +11,7 @@ from keystead.services.audit import Audit
 from keystead.services.authorization import Authorization
 from keystead.services.clients import Clients
 from keystead.services.consents import Consents
+from keystead.services.console_access import ConsoleAccess
 from keystead.services.keys import KeyManager
 from keystead.services.login import PasswordLogin
 from keystead.services.logout import Logout
@@ -47,6 +48,7 @@ class Keystead:
     audit: Audit
     consents: Consents
     imports: ImportJobs
+    console: ConsoleAccess
 
     def close(self) -> None:
         self.passwords.close()
@@ -106,4 +108,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         audit=Audit(storage, clock),
         consents=Consents(storage, clock),
         imports=ImportJobs(storage, UserImporter(storage, passwords, clock), Audit(storage, clock), clock),
+        console=ConsoleAccess(clients),
     )

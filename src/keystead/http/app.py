@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from keystead.config import Settings, load_settings
@@ -20,13 +20,13 @@ from keystead.http.admin import PREFIX as ADMIN_PREFIX
 from keystead.http.admin import create_admin_app
 from keystead.http.middleware import AccessLog, BodyLimit, CustomDomains, SecurityHeaders
 from keystead.http.responses import json_response
-from keystead.web import assets, pages
+from keystead.web import assets, console, pages
 from keystead.web import logout as logout_pages
 from keystead.web.render import STATIC
 from keystead.wiring import Keystead, build
 
 
-def tenant_routes(*, dev: bool = False) -> list[Route]:
+def tenant_routes(*, dev: bool = False) -> list[BaseRoute]:
     dev_routes = [Route("/dev/callback", assets.dev_callback, methods=["GET"])] if dev else []
     return [
         *dev_routes,
@@ -41,6 +41,7 @@ def tenant_routes(*, dev: bool = False) -> list[Route]:
         Route("/logout", logout_pages.end_session, methods=["GET", "POST"]),
         Route("/interaction/{handle}", pages.interaction, methods=["GET", "POST"]),
         Route("/branding.css", assets.branding_css, methods=["GET"]),
+        Mount("/console", routes=console.routes()),
     ]
 
 
