@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -62,6 +63,12 @@ BUDGET = settings(
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(ctx: schemathesis.SerializationContext, value: object) -> bytes:
+    """Bulk import bodies (JSON Lines): a generated string is sent as it is."""
+    return value.encode() if isinstance(value, str) else orjson.dumps(value) + b"\n"
 
 
 @dataclass(frozen=True)

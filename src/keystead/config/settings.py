@@ -74,6 +74,8 @@ class AdminSettings(BaseModel):
 
     #: Tokens with scope ``keystead:platform`` issued by this tenant administer every tenant.
     platform_tenant: str = "platform"
+    #: Largest JSON Lines body of a bulk user import (``POST .../users/import``), in bytes.
+    max_import_bytes: int = Field(128 * 1024 * 1024, ge=1024)
 
 
 class Settings(BaseSettings):
