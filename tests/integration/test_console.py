@@ -8,19 +8,25 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from keystead.cli.demo import ADMIN as DEMO_ADMIN
+from keystead.cli.demo import TENANT as DEMO_TENANT
+from keystead.cli.demo import ensure_demo
+from keystead.cli.main import app as cli
 from keystead.clock import FrozenClock
 from keystead.config import Settings, load_settings
 from keystead.ports.records import Tenant, User
 from keystead.protocols.oauth2.client_auth import ClientCredentials
 from keystead.services.console_access import ADMIN_ROLE, CONSOLE_CLIENT_ID
 from keystead.web.console.auth import safe_next
-from keystead.wiring import Keystead
+from keystead.wiring import Keystead, build
 from tests.conftest import FAST_PASSWORDS
 from tests.support.factories import PASSWORD, Factory
 
@@ -401,3 +407,53 @@ def test_users_are_found_by_prefix_and_paged_by_keyset_links(
     assert seen == [f"member{i:03d}" for i in range(60)]
     tampered = http.get(f"{console(tenant)}/users", params={"after": "xx.yy"})
     assert "not valid any more" in tampered.text
+
+
+def test_the_demo_admin_is_a_console_admin_and_the_console_url_is_printed(
+    keystead: Keystead, tmp_path: Path
+) -> None:
+    info = ensure_demo(keystead, tmp_path)
+    tenant = keystead.tenants.get(DEMO_TENANT)
+    user = keystead.users.find(tenant.id, DEMO_ADMIN)
+    assert ADMIN_ROLE in user.roles
+    keystead.users.update(tenant.id, user.id, roles=[])  # a demo made before the console
+    ensure_demo(keystead, tmp_path)
+    assert ADMIN_ROLE in keystead.users.find(tenant.id, DEMO_ADMIN).roles
+    assert any(f"{info.issuer}/console/" in line for line in info.lines())
+
+
+def test_user_create_takes_repeatable_roles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEYSTEAD_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("KEYSTEAD_SERVER__BASE_URL", "http://127.0.0.1:8000")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(cli, ["tenant", "create", "acme"]).exit_code == 0
+    created = runner.invoke(
+        cli,
+        [
+            "user",
+            "create",
+            "root",
+            "--tenant",
+            "acme",
+            "--no-password",
+            "--role",
+            "admin",
+            "--role",
+            "auditor",
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    bad = runner.invoke(
+        cli, ["user", "create", "eve", "--tenant", "acme", "--no-password", "--role", "Not A Role"]
+    )
+    assert bad.exit_code != 0
+    settings = load_settings(database={"url": f"sqlite:///{tmp_path / 'cli.db'}"})
+    k = build(settings)
+    try:
+        tenant = k.tenants.get("acme")
+        assert k.users.find(tenant.id, "root").roles == ("admin", "auditor")
+        assert k.storage.user_by_login(tenant.id, "eve") is None
+    finally:
+        k.close()

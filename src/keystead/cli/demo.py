@@ -1,4 +1,5 @@
-"""The demo tenant ``make serve`` starts with: created once, reused afterwards."""
+"""The demo tenant ``make serve`` starts with: created once, reused afterwards. Its ``admin``
+user has the ``admin`` role, so it signs in to the admin console."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from keystead.services.console_access import ADMIN_ROLE
 from keystead.services.secrets import new_token
 from keystead.wiring import Keystead
 
@@ -39,6 +41,7 @@ class DemoInfo:
             f"  issuer         {self.issuer}",
             f"  discovery      {self.issuer}/.well-known/openid-configuration",
             f"  admin user     {ADMIN} / {self.admin_password}",
+            f"  admin console  {self.issuer}/console/  (sign in as {ADMIN})",
             f"  demo client    {CLIENT_ID} / {self.client_secret}",
             f"  sign in        open {self.issuer}/authorize?{query}",
             "",
@@ -63,9 +66,13 @@ def ensure_demo(k: Keystead, state_dir: Path) -> DemoInfo:
                 password=saved["admin_password"],
                 name="Demo Admin",
                 email_verified=True,
+                roles=[ADMIN_ROLE],
             )
         else:
             k.users.set_password(tenant.id, user.id, saved["admin_password"])
+    user = k.storage.user_by_login(tenant.id, ADMIN)
+    if user is not None and ADMIN_ROLE not in user.roles:  # a demo made before the console
+        k.users.update(tenant.id, user.id, roles=[*user.roles, ADMIN_ROLE])
     issuer = k.tenants.issuer(tenant)
     redirect_uri = f"{issuer}/dev/callback"
     client = k.storage.client_by_client_id(tenant.id, CLIENT_ID)

@@ -146,11 +146,12 @@ def user_create(
     name: Annotated[str | None, typer.Option(help="Full name")] = None,
     password: Annotated[str | None, typer.Option(help="Or KEYSTEAD_PASSWORD, or a prompt")] = None,
     no_password: Annotated[bool, typer.Option(help="Create without a password")] = False,
+    role: Annotated[list[str] | None, typer.Option(help="A role (admin: the console); repeatable")] = None,
 ) -> None:
     with keystead() as k:
         t = k.tenants.get(tenant)
         secret = None if no_password else _password(password, prompt=True)
-        user = k.users.create(t.id, username, email=email, password=secret, name=name)
+        user = k.users.create(t.id, username, email=email, password=secret, name=name, roles=role or ())
         console.print(f"created user {user.username} ({user.id})")
 
 

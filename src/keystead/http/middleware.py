@@ -20,8 +20,9 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+_CSP_NAME = b"content-security-policy"
 _SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
+    (_CSP_NAME, CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
@@ -44,7 +45,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self.extra
+                headers = list(message.get("headers", []))
+                # a page that sets its own (stricter or console-specific) CSP keeps it
+                own_csp = any(name.lower() == b"content-security-policy" for name, _ in headers)
+                message["headers"] = headers + [h for h in self.extra if not (own_csp and h[0] == _CSP_NAME)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

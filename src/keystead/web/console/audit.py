@@ -44,9 +44,11 @@ def list_events(c: Console) -> Response:
     if more:
         token = cursors.encode(c.app.ring, c.target.id, "audit", [events[-1].created_at, events[-1].id])
         next_url = f"{c.tbase}/audit?{urlencode({**filters, 'after': token})}"
+    names = _user_names(c, [e.actor.split(" via ", 1)[0] for e in events] + [e.target or "" for e in events])
     return render.page(
         c,
         "console/audit.html",
+        names=names,
         section="audit",
         title="Audit log",
         events=events,
@@ -57,3 +59,17 @@ def list_events(c: Console) -> Response:
         first_url=f"{c.tbase}/audit?{urlencode(filters)}" if after else None,
         as_json=to_json,
     )
+
+
+def _user_names(c: Console, ids: list[str]) -> dict[str, str]:
+    """Usernames for the ids of users (of the managed tenant, or the administrator's own) that
+    appear as actors or targets on the page; deleted users keep their id."""
+    names: dict[str, str] = {}
+    tenants = dict.fromkeys((c.target.id, c.home.tenant.id))
+    for user_id in dict.fromkeys(i for i in ids if len(i) == 36):
+        for tenant_id in tenants:
+            user = c.app.storage.user_by_id(tenant_id, user_id)
+            if user is not None:
+                names[user_id] = user.username
+                break
+    return names

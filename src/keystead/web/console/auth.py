@@ -44,6 +44,7 @@ from keystead.web.console.session import (
     set_console_cookie,
 )
 from keystead.web.pages import not_found
+from keystead.web.render import SESSION_COOKIE as SSO_COOKIE
 from keystead.wiring import Keystead
 
 log = logging.getLogger("keystead.console")
@@ -223,6 +224,7 @@ def sign_out(c: Console) -> Response:
     c.ended = True
     response = RedirectResponse(f"{c.base}/signed-out", status_code=303)
     clear_console_cookie(c.request, response, SESSION_COOKIE, path=c.base)
+    clear_console_cookie(c.request, response, SSO_COOKIE, path=c.home.base_path or "/")
     return response
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from keystead.http.middleware import CSP
 from keystead.ports.records import Tenant
 from keystead.web.render import TEMPLATES
 
@@ -16,7 +17,10 @@ if TYPE_CHECKING:
     from keystead.web.console.context import Console
 
 STATIC = "/static"
-NO_STORE = {"Cache-Control": "no-store", "Vary": "HX-Request"}
+#: The app's policy plus what htmx needs: requests to this origin (``connect-src``), and forms
+#: that post only here.
+CONSOLE_CSP = f"{CSP}; connect-src 'self'; form-action 'self'"
+NO_STORE = {"Cache-Control": "no-store", "Vary": "HX-Request", "Content-Security-Policy": CONSOLE_CSP}
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -31,7 +35,24 @@ def when(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
 
 
+def duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+AMR_NAMES = {"pwd": "Password", "otp": "One-time code", "mfa": "Multi-factor", "hwk": "Security key", "swk": "Passkey"}
+
+
+def methods(amr: tuple[str, ...]) -> str:
+    return ", ".join(AMR_NAMES.get(m, m) for m in amr) or "—"
+
+
 _env.filters["when"] = when
+_env.filters["duration"] = duration
+_env.filters["methods"] = methods
 
 
 def is_htmx(c: Console) -> bool:
