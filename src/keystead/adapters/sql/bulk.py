@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection
@@ -23,7 +24,11 @@ from keystead.adapters.sql.users import normalize
 from keystead.ports.records import User
 
 _COLUMNS: tuple[str, ...] = tuple(c.name for c in t.users.columns)
-_JSON_COLUMNS = frozenset(c.name for c in t.users.columns if isinstance(c.type, JSON))
+# A row's values in column order, read off the record in one call (the norms are filled after).
+_FIELDS_OF = attrgetter(*(c.removesuffix("_norm") for c in _COLUMNS))
+_USERNAME_NORM = _COLUMNS.index("username_norm")
+_EMAIL_NORM = _COLUMNS.index("email_norm")
+_JSON_POSITIONS = tuple(i for i, c in enumerate(t.users.columns) if isinstance(c.type, JSON))
 _COLUMN_LIST = ", ".join(_COLUMNS)
 # Statements built from the schema's column names only; every value is a bound parameter or COPY data.
 _SQLITE_ROW = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
@@ -82,14 +87,13 @@ def _first_of_each(users: Sequence[User]) -> list[int]:
 
 
 def _row(user: User) -> tuple[Any, ...]:
-    values = {c: getattr(user, c, None) for c in _COLUMNS}
-    values["roles"] = list(user.roles)
-    values["username_norm"] = normalize(user.username)
-    values["email_norm"] = normalize(user.email) if user.email else None
-    for c in _JSON_COLUMNS:
-        if values[c] is not None:
-            values[c] = json.dumps(values[c])
-    return tuple(values[c] for c in _COLUMNS)
+    values = list(_FIELDS_OF(user))
+    values[_USERNAME_NORM] = normalize(user.username)
+    values[_EMAIL_NORM] = normalize(user.email) if user.email else None
+    for i in _JSON_POSITIONS:
+        if (value := values[i]) is not None:
+            values[i] = json.dumps(list(value) if isinstance(value, tuple) else value)
+    return tuple(values)
 
 
 def _chunks(rows: list[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:

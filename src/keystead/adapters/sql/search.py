@@ -74,12 +74,14 @@ def _without_prefixes(tokens: set[str]) -> list[str]:
 
 # --- the ``q`` filter of users_page -------------------------------------------------------------
 
-# A word whose prefix range holds at most this many token rows drives the query: its users are
-# fetched through the token index and sorted (cheap for a few thousand). When every word is more
-# common than that, the query walks users in page order and probes each one's tokens through the
-# (user_id, token) index instead: at least DRIVE_LIMIT / tenant size of the users match, so a
-# page is found after a bounded number of probes.
-DRIVE_LIMIT = 2_000
+# A word whose prefix range holds at most this many token rows is "rare": its users are found
+# through the token index (a range scan, then a primary-key lookup each) and sorted, which costs
+# in proportion to that count. The rarest word drives the query, and the other rare words are
+# intersected with it the same way. When every word is common the query walks users in page
+# order and probes each one's tokens through the (user_id, token) index: then at least
+# DRIVE_LIMIT users of the tenant match, and a page fills after a few probes unless the matches
+# are clustered late in username order (the one slow case; see docs/benchmarks.md).
+DRIVE_LIMIT = 10_000
 
 
 def _in_range(column: Any, word: str) -> Any:
@@ -92,12 +94,14 @@ def _tokens_of(tenant_id: str, word: str) -> Select[tuple[str]]:
     return select(tok.user_id).where(tok.tenant_id == tenant_id, _in_range(tok.token, word))
 
 
-def search_conditions(conn: Connection, tenant_id: str, text: str) -> list[Any] | None:
-    """The WHERE conditions on ``users`` for the free-text query ``text``; ``None`` when no
-    user can match (a word is the prefix of no token in the tenant). No words: no condition."""
+def search_conditions(conn: Connection, tenant_id: str, text: str) -> tuple[list[Any], bool] | None:
+    """The WHERE conditions on ``users`` for the free-text query ``text``, and whether a rare
+    word drives the query (then the caller must not let SQLite walk an index of ``users``:
+    without statistics its planner prefers the index that gives the page order). ``None`` when
+    no user can match (a word is the prefix of no token in the tenant). No words: no condition."""
     query = query_words(text)
     if not query:
-        return []
+        return [], False
     counts = conn.execute(
         select(
             *(
@@ -110,15 +114,14 @@ def search_conditions(conn: Connection, tenant_id: str, text: str) -> list[Any] 
     ).one()
     if min(counts) == 0:
         return None
-    driver = min(range(len(query)), key=lambda i: counts[i])
     tok = t.user_search_tokens.c
     conditions: list[Any] = []
-    for i, word in enumerate(query):
-        if i == driver and counts[i] <= DRIVE_LIMIT:
+    for i, word in sorted(enumerate(query), key=lambda iw: counts[iw[0]]):
+        if counts[i] <= DRIVE_LIMIT:
             conditions.append(t.users.c.id.in_(_tokens_of(tenant_id, word)))
         else:
             probe = select(tok.user_id).where(
                 tok.user_id == t.users.c.id, tok.tenant_id == tenant_id, _in_range(tok.token, word)
             )
             conditions.append(probe.exists())
-    return conditions
+    return conditions, min(counts) <= DRIVE_LIMIT

@@ -79,12 +79,15 @@ users = Table(
 # index); a search term matches a user when it is a prefix of one of the user's tokens. The
 # primary key finds the users of a token prefix (a range scan); the (user_id, token) index
 # tells whether one user has a token with a prefix (a probe) and finds a user's rows to delete.
+# A derived index, written only by the user write paths (adapters/sql/users.py and bulk.py) in
+# the user's own transaction, so no foreign key: its per-row check was 37% of PostgreSQL's CPU
+# in a bulk import (docs/benchmarks.md). Whatever deletes users must delete their tokens.
 user_search_tokens = Table(
     "user_search_tokens",
     metadata,
     Column("tenant_id", String(36), primary_key=True),
     Column("token", _norm(255), primary_key=True),
-    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
     Index("ix_user_search_tokens_user", "user_id", "token"),
 )
 

@@ -96,17 +96,21 @@ class UserTables(SqlBase):
         position is a range start on the ``(tenant_id, username_norm)`` index, so a page deep in
         the list costs what the first one does."""
         c = t.users.c
-        query = select(t.users).where(c.tenant_id == tenant_id, *_user_filters(filters))
-        if after is not None:
-            norm, user_id = after
-            query = query.where(c.username_norm >= norm, or_(c.username_norm > norm, c.id > user_id))
-        query = query.order_by(c.username_norm, c.id).limit(limit)
         with self.engine.connect() as conn:
+            tenant = c.tenant_id == tenant_id
+            conditions: list[Any] = []
             if filters.get("q"):
                 found = search_conditions(conn, tenant_id, filters["q"])
                 if found is None:
                     return []
-                query = query.where(*found)
+                conditions, driven = found
+                if driven and conn.dialect.name == "sqlite":
+                    tenant = (c.tenant_id + "") == tenant_id  # not an index term: start from the tokens
+            query = select(t.users).where(tenant, *_user_filters(filters), *conditions)
+            if after is not None:
+                norm, user_id = after
+                query = query.where(c.username_norm >= norm, or_(c.username_norm > norm, c.id > user_id))
+            query = query.order_by(c.username_norm, c.id).limit(limit)
             return [to_record(User, r) for r in conn.execute(query).mappings()]
 
     def update_user(

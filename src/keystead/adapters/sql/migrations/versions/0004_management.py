@@ -42,12 +42,6 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(36), nullable=False),
         sa.Column("token", _norm(255), nullable=False),
         sa.Column("user_id", sa.String(36), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name="fk_user_search_tokens_user_id_users",
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("tenant_id", "token", "user_id", name="pk_user_search_tokens"),
     )
     op.create_index("ix_user_search_tokens_user", "user_search_tokens", ["user_id", "token"])
