@@ -89,6 +89,7 @@ user_search_tokens = Table(
     Column("token", _norm(255), primary_key=True),
     Column("user_id", String(36), primary_key=True),
     Index("ix_user_search_tokens_user", "user_id", "token"),
+    sqlite_with_rowid=False,  # the primary key is the table: two b-trees per row, not three
 )
 
 # Bulk user imports run as jobs; their progress and the first errors (line, field, reason).

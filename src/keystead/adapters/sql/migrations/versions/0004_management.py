@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("token", _norm(255), nullable=False),
         sa.Column("user_id", sa.String(36), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "token", "user_id", name="pk_user_search_tokens"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_user_search_tokens_user", "user_search_tokens", ["user_id", "token"])
     _backfill_search_tokens(op.get_bind())
