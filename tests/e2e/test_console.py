@@ -32,7 +32,23 @@ CSP_LISTENER = (
     "document.addEventListener('securitypolicyviolation', e => console.error("
     f"'{CSP_MARKER} ' + e.violatedDirective + ' ' + e.blockedURI));"
 )
-FIRST_NAMES = ("ada", "bela", "carmen", "dmitri", "elif", "farah", "goran", "hana", "ivo", "jun")
+FIRST_NAMES = (
+    "ada", "bela", "carmen", "dmitri", "elif", "farah", "goran", "hana", "ivo", "jun",
+    "kemal", "lena", "marta", "nils", "olga", "priya", "rafael", "sofia", "tomas", "uma",
+    "vera", "wanjiru", "xin", "yusuf", "zora", "amara", "bruno", "chiara", "diego", "esme",
+)  # fmt: skip
+LAST_NAMES = (
+    "okafor",
+    "lindqvist",
+    "moreau",
+    "tanaka",
+    "novak",
+    "haddad",
+    "silva",
+    "kowalski",
+    "nguyen",
+    "brennan",
+)
 
 
 @dataclass(frozen=True)
@@ -74,13 +90,17 @@ def seeded(server: LiveServer) -> Iterator[Seeded]:
             User(
                 id=str(uuid.uuid4()),
                 tenant_id=tenant.id,
-                username=f"{FIRST_NAMES[i % 10]}.member{i:03d}",
-                email=f"member{i:03d}@acme.test",
-                name=f"{FIRST_NAMES[i % 10].title()} Member {i:03d}",
-                created_at=now - i,
-                updated_at=now - i,
+                username=f"{first}.{last}",
+                email=f"{first}.{last}@acme.test",
+                email_verified=True,
+                name=f"{first.title()} {last.title()}",
+                given_name=first.title(),
+                family_name=last.title(),
+                status="disabled" if (i * 7) % 23 == 0 else "active",
+                created_at=now - i * 4111,
+                updated_at=now - i * 4111,
             )
-            for i in range(300)
+            for i, (first, last) in enumerate((f, n) for f in FIRST_NAMES for n in LAST_NAMES)
         ]
         inserted = k.storage.add_users_bulk(tenant.id, members)
         assert len(inserted) == 300
@@ -196,10 +216,10 @@ def test_an_admin_manages_clients_and_users_end_to_end(
     assert page.get_by_role("link", name="quinn.hughes").is_visible()
     _shot(page, shots, "users-search")
     search.fill("")
-    search.press_sequentially("farah.member0", delay=30)
-    page.wait_for_url(re.compile(r"q=farah\.member0"))
+    search.press_sequentially("farah", delay=30)
+    page.wait_for_url(re.compile(r"q=farah"))
     _expect(page.locator("#users-table tbody tr")).to_have_count(10)
-    assert page.get_by_role("link", name="farah.member005").is_visible()
+    assert page.get_by_role("link", name="farah.okafor").is_visible()
     search.fill("")
     search.press_sequentially("nobody-here", delay=20)
     page.locator("#users-empty").wait_for()
@@ -290,17 +310,17 @@ def test_the_console_works_with_the_keyboard(context: Any, seeded: Seeded) -> No
             break
     else:
         pytest.fail("Tab never reached the search field")
-    page.keyboard.type("ada.member01")
+    page.keyboard.type("ada mor")
     _expect(page.locator("#users-table tbody tr")).to_have_count(1)
     page.keyboard.press("Tab")  # the status filter
     page.keyboard.press("Tab")  # the search button
     page.keyboard.press("Tab")  # the first result
-    assert page.evaluate("document.activeElement.textContent") == "ada.member010"
+    assert page.evaluate("document.activeElement.textContent") == "ada.moreau"
     ring = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert ring != "none"
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.get_by_role("heading", name=re.compile("Ada Member 010")).is_visible()
+    assert page.get_by_role("heading", name=re.compile("Ada Moreau")).is_visible()
 
 
 def test_the_console_fits_a_phone(browser: Any, seeded: Seeded, shots: Path) -> None:
@@ -312,7 +332,7 @@ def test_the_console_fits_a_phone(browser: Any, seeded: Seeded, shots: Path) -> 
         assert widths[0] <= widths[1], widths
         assert page.locator("#users-table tbody tr").first.is_visible()
         _shot(page, shots, "mobile-users", full_page=False)
-        page.get_by_role("link", name=re.compile(r"^ada\.member000$")).click()
+        page.get_by_role("link", name="ada.brennan", exact=True).click()
         widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], widths
         _shot(page, shots, "mobile-user", full_page=False)

@@ -43,7 +43,13 @@ def duration(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
-AMR_NAMES = {"pwd": "Password", "otp": "One-time code", "mfa": "Multi-factor", "hwk": "Security key", "swk": "Passkey"}
+AMR_NAMES = {
+    "pwd": "Password",
+    "otp": "One-time code",
+    "mfa": "Multi-factor",
+    "hwk": "Security key",
+    "swk": "Passkey",
+}
 
 
 def methods(amr: tuple[str, ...]) -> str:
