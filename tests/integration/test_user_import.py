@@ -21,7 +21,8 @@ from keystead.clock import FrozenClock
 from keystead.ports.records import Tenant
 from keystead.services.audit import Actor
 from keystead.services.login import LoginFailed
-from keystead.services.user_import import Progress, UserImporter
+from keystead.services.passwords import HashParams
+from keystead.services.user_import import ImportPolicy, Progress, UserImporter
 from keystead.services.user_import_export import export_lines
 from keystead.services.user_import_jobs import STALE_AFTER
 from keystead.wiring import Keystead
@@ -394,3 +395,25 @@ def test_errors_kept_are_capped_but_all_counted(
     progress = run(keystead, tenant, ["{"] * 12 + [{"username": "fine"}])
     assert (progress.failed, len(progress.errors), progress.created) == (12, 5, 1)
     assert [e.line for e in progress.errors] == [1, 2, 3, 4, 5]
+
+
+def test_the_tenants_policy_applies_to_plain_passwords(keystead: Keystead, factory: Factory) -> None:
+    tenant = factory.tenant()
+    policy = ImportPolicy(hash_params=HashParams(time_cost=2, memory_kib=9216), min_password_length=12)
+    rows = [
+        {"username": "shorty", "password": "eleven char"},
+        {"username": "longer", "password": "twelve chars"},
+    ]
+    _, progress = keystead.imports.run(tenant.id, ACTOR, jsonl(rows), policy=policy)
+    assert [(e.line, e.field, e.reason) for e in progress.errors] == [
+        (1, "password", "passwords are 12 to 1024 characters")
+    ]
+    params = extract_parameters(stored_hash(keystead, tenant, "longer"))
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (9216, 2, 1)
+    assert (
+        keystead.login.authenticate(
+            tenant.id, "longer", "twelve chars", "192.0.2.1", hash_params=policy.hash_params
+        ).username
+        == "longer"
+    )
+    assert stored_hash(keystead, tenant, "longer").startswith("$argon2id$v=19$m=9216,t=2,p=1$")

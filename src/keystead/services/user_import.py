@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import IO, Protocol
 
 from keystead.ports.records import User
-from keystead.services.passwords import HashParams, Passwords
+from keystead.services.passwords import MAX_PASSWORD_LENGTH, HashParams, Passwords
 from keystead.services.user_import_rows import ImportRow, Line, RowError, parse_lines, read_lines
+from keystead.services.users import MIN_PASSWORD_LENGTH
 from keystead.types import Clock
 
 BATCH_SIZE = 1000
@@ -37,6 +38,20 @@ class ImportTarget(Protocol):
     ) -> tuple[set[str], set[str]]:
         """Those of ``usernames`` and ``emails`` (as given) taken in the tenant, case-insensitively."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPolicy:
+    """The tenant's rules for plain passwords: its argon2id costs and minimum length."""
+
+    hash_params: HashParams | None = None
+    min_password_length: int = MIN_PASSWORD_LENGTH
+
+    def refusal(self, row: ImportRow) -> RowError | None:
+        if row.password is not None and len(row.password) < self.min_password_length:
+            reason = f"passwords are {self.min_password_length} to {MAX_PASSWORD_LENGTH} characters"
+            return RowError(row.line, "password", reason)
+        return None
 
 
 @dataclass
@@ -80,12 +95,12 @@ class UserImporter:
         stream: IO[bytes],
         *,
         total: int = 0,
-        hash_params: HashParams | None = None,
+        policy: ImportPolicy | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> Progress:
         """Import every row of ``stream``; ``on_progress`` is called after each batch."""
         return self.run_lines(
-            tenant_id, read_lines(stream), total=total, hash_params=hash_params, on_progress=on_progress
+            tenant_id, read_lines(stream), total=total, policy=policy, on_progress=on_progress
         )
 
     def run_lines(
@@ -94,24 +109,27 @@ class UserImporter:
         lines: Iterable[Line],
         *,
         total: int = 0,
-        hash_params: HashParams | None = None,
+        policy: ImportPolicy | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> Progress:
+        policy = policy or ImportPolicy()
         progress = Progress(total=total)
         seen: set[int] = set()
         batch: list[ImportRow] = []
         for item in parse_lines(lines):
             if isinstance(item, RowError):
                 progress.fail(item)
+            elif (refused := policy.refusal(item)) is not None:
+                progress.fail(refused)
             elif (key := _digest(item.username)) in seen:
                 progress.fail(RowError(item.line, "username", "repeats the username of an earlier line"))
             else:
                 seen.add(key)
                 batch.append(item)
             if len(batch) >= self._batch_size:
-                self._flush(tenant_id, batch, hash_params, progress, on_progress)
+                self._flush(tenant_id, batch, policy.hash_params, progress, on_progress)
                 batch = []
-        self._flush(tenant_id, batch, hash_params, progress, on_progress)
+        self._flush(tenant_id, batch, policy.hash_params, progress, on_progress)
         progress.total = max(progress.total, progress.done)
         return progress
 

@@ -22,8 +22,7 @@ from keystead.errors import Conflict, NotFound
 from keystead.ports.records import ImportJob
 from keystead.ports.stores import ImportJobStore
 from keystead.services.audit import Actor, Audit
-from keystead.services.passwords import HashParams
-from keystead.services.user_import import Progress, UserImporter, count_rows
+from keystead.services.user_import import ImportPolicy, Progress, UserImporter, count_rows
 from keystead.types import Clock
 
 log = logging.getLogger("keystead.imports")
@@ -50,7 +49,7 @@ class ImportJobs:
         stream: IO[bytes],
         *,
         source: str | None = None,
-        hash_params: HashParams | None = None,
+        policy: ImportPolicy | None = None,
     ) -> ImportJob:
         """Queue an import of ``stream`` (seekable; the job closes it) on a background thread."""
         with self._lock:
@@ -61,7 +60,7 @@ class ImportJobs:
             job = self._new(tenant_id, actor, source)
             thread = threading.Thread(
                 target=self._execute,
-                args=(job, actor, stream, hash_params, None),
+                args=(job, actor, stream, policy, None),
                 name=f"import-{job.id}",
                 daemon=True,
             )
@@ -76,12 +75,12 @@ class ImportJobs:
         stream: IO[bytes],
         *,
         source: str | None = None,
-        hash_params: HashParams | None = None,
+        policy: ImportPolicy | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> tuple[ImportJob, Progress]:
         """Import in the calling thread (the CLI); the job is recorded like a queued one."""
         job = self._new(tenant_id, actor, source)
-        return self._execute(job, actor, stream, hash_params, on_progress)
+        return self._execute(job, actor, stream, policy, on_progress)
 
     def get(self, tenant_id: str, job_id: str) -> ImportJob:
         job = self._store.import_job(tenant_id, job_id)
@@ -119,7 +118,7 @@ class ImportJobs:
         job: ImportJob,
         actor: Actor,
         stream: IO[bytes],
-        params: HashParams | None,
+        policy: ImportPolicy | None,
         on_progress: Callable[[Progress], None] | None,
     ) -> tuple[ImportJob, Progress]:
         progress = Progress()
@@ -134,7 +133,7 @@ class ImportJobs:
                         on_progress(p)
 
                 progress = self._importer.run(
-                    job.tenant_id, stream, total=progress.total, hash_params=params, on_progress=report
+                    job.tenant_id, stream, total=progress.total, policy=policy, on_progress=report
                 )
             job = self._finish(job, "succeeded", _counts(progress), actor)
         except Exception:
