@@ -13,17 +13,21 @@ from sqlalchemy import column, create_engine, func, select, table, text
 
 from keystead.adapters.sql import create_engine_for, search, upgrade
 from keystead.adapters.sql import tables as t
+from keystead.adapters.sql import users as users_module
 from keystead.adapters.sql.search import prefix_upper_bound, query_words, user_tokens
 from keystead.adapters.sql.storage import SqlStorage
 from keystead.ports.records import User
 
 
-@pytest.fixture(params=["rare word drives", "common words walk"])
-def drive_limit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    """Both plans must give the same answers: with a limit of 0 every word counts as common."""
-    limit = search.DRIVE_LIMIT if request.param == "rare word drives" else 0
-    monkeypatch.setattr(search, "DRIVE_LIMIT", limit)
-    return limit
+@pytest.fixture(params=["rare word drives", "common words walk", "walk too short, then drive"])
+def drive_limit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every plan must give the same answers: with a limit of 0 every word counts as common, and
+    with a window of one user the walk never fills a page and the rarest word drives after all."""
+    if request.param != "rare word drives":
+        monkeypatch.setattr(search, "DRIVE_LIMIT", 0)
+    if request.param == "walk too short, then drive":
+        monkeypatch.setattr(users_module, "WALK_WINDOW", 1)
+    return str(request.param)
 
 
 def _add(keystead, tenant_id: str, username: str, email: str | None = None, **kwargs: object) -> User:  # type: ignore[no-untyped-def]

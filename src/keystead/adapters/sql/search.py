@@ -12,6 +12,7 @@ whenever it matches ``jo``): fewer rows, same results.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, select
@@ -76,32 +77,53 @@ def _without_prefixes(tokens: set[str]) -> list[str]:
 
 # A word whose prefix range holds at most this many token rows is "rare": its users are found
 # through the token index (a range scan, then a primary-key lookup each) and sorted, which costs
-# in proportion to that count. The rarest word drives the query, and the other rare words are
-# intersected with it the same way. When every word is common the query walks users in page
-# order and probes each one's tokens through the (user_id, token) index: then at least
-# DRIVE_LIMIT users of the tenant match, and a page fills after a few probes unless the matches
-# are clustered late in username order (the one slow case; see docs/benchmarks.md).
+# in proportion to that count. The rarest word drives the query; the other words are checked
+# on its candidates. When every word is common, the page is first looked for among the next
+# WALK_WINDOW users in page order, probing each one's tokens through the (user_id, token)
+# index: a word that many users have usually fills a page there. Only when it does not (the
+# matches are clustered elsewhere in username order, or the list ends) does the rarest word
+# drive, at a cost in proportion to its count.
 DRIVE_LIMIT = 10_000
+WALK_WINDOW = 2_000
 
 
-def _in_range(column: Any, word: str) -> Any:
-    upper = prefix_upper_bound(word)
-    return and_(column >= word, column < upper) if upper is not None else column >= word
+@dataclass(frozen=True)
+class Search:
+    """The words of a query, rarest first, and how many token rows each prefix range holds
+    (counted up to DRIVE_LIMIT + 1)."""
+
+    tenant_id: str
+    words: list[str]
+    counts: list[int]
+
+    @property
+    def rare(self) -> bool:
+        return bool(self.words) and self.counts[0] <= DRIVE_LIMIT
+
+    def driven(self) -> list[Any]:
+        """Conditions on ``users``: the rarest word's users by id, the others probed."""
+        if not self.words:
+            return []
+        first = t.users.c.id.in_(_tokens_of(self.tenant_id, self.words[0]))
+        return [first, *self.probes(t.users.c.id, self.words[1:])]
+
+    def probes(self, user_id: Any, words: list[str] | None = None) -> list[Any]:
+        """One EXISTS per word: does user ``user_id`` have a token that the word starts."""
+        tok = t.user_search_tokens.c
+        return [
+            select(tok.user_id)
+            .where(tok.user_id == user_id, tok.tenant_id == self.tenant_id, _in_range(tok.token, w))
+            .exists()
+            for w in (self.words if words is None else words)
+        ]
 
 
-def _tokens_of(tenant_id: str, word: str) -> Select[tuple[str]]:
-    tok = t.user_search_tokens.c
-    return select(tok.user_id).where(tok.tenant_id == tenant_id, _in_range(tok.token, word))
-
-
-def search_conditions(conn: Connection, tenant_id: str, text: str) -> tuple[list[Any], bool] | None:
-    """The WHERE conditions on ``users`` for the free-text query ``text``, and whether a rare
-    word drives the query (then the caller must not let SQLite walk an index of ``users``:
-    without statistics its planner prefers the index that gives the page order). ``None`` when
-    no user can match (a word is the prefix of no token in the tenant). No words: no condition."""
+def plan_search(conn: Connection, tenant_id: str, text: str) -> Search | None:
+    """The search for ``text``; ``None`` when no user can match (a word is the prefix of no
+    token in the tenant). Without words (``q`` of separators only) it places no condition."""
     query = query_words(text)
     if not query:
-        return [], False
+        return Search(tenant_id, [], [])
     counts = conn.execute(
         select(
             *(
@@ -114,14 +136,15 @@ def search_conditions(conn: Connection, tenant_id: str, text: str) -> tuple[list
     ).one()
     if min(counts) == 0:
         return None
+    ranked = sorted(zip(counts, query, strict=True))
+    return Search(tenant_id, [w for _, w in ranked], [c for c, _ in ranked])
+
+
+def _in_range(column: Any, word: str) -> Any:
+    upper = prefix_upper_bound(word)
+    return and_(column >= word, column < upper) if upper is not None else column >= word
+
+
+def _tokens_of(tenant_id: str, word: str) -> Select[tuple[str]]:
     tok = t.user_search_tokens.c
-    conditions: list[Any] = []
-    for i, word in sorted(enumerate(query), key=lambda iw: counts[iw[0]]):
-        if counts[i] <= DRIVE_LIMIT:
-            conditions.append(t.users.c.id.in_(_tokens_of(tenant_id, word)))
-        else:
-            probe = select(tok.user_id).where(
-                tok.user_id == t.users.c.id, tok.tenant_id == tenant_id, _in_range(tok.token, word)
-            )
-            conditions.append(probe.exists())
-    return conditions, min(counts) <= DRIVE_LIMIT
+    return select(tok.user_id).where(tok.tenant_id == tenant_id, _in_range(tok.token, word))

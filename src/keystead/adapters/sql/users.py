@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from keystead.adapters.sql import tables as t
 from keystead.adapters.sql._base import SqlBase
 from keystead.adapters.sql._rows import to_record, to_row, to_values
-from keystead.adapters.sql.search import prefix_upper_bound, search_conditions, token_rows
+from keystead.adapters.sql.search import WALK_WINDOW, plan_search, prefix_upper_bound, token_rows
 from keystead.errors import Conflict
 from keystead.ports.records import User
 
@@ -96,22 +96,31 @@ class UserTables(SqlBase):
         position is a range start on the ``(tenant_id, username_norm)`` index, so a page deep in
         the list costs what the first one does."""
         c = t.users.c
+        conditions = [*_user_filters(filters)]
+        if after is not None:
+            norm, user_id = after
+            conditions += [c.username_norm >= norm, or_(c.username_norm > norm, c.id > user_id)]
         with self.engine.connect() as conn:
+            if not filters.get("q"):
+                return _page(
+                    conn, _ordered(select(t.users).where(c.tenant_id == tenant_id, *conditions)), limit
+                )
+            search = plan_search(conn, tenant_id, filters["q"])
+            if search is None:
+                return []
+            if search.words and not search.rare:
+                window = _ordered(select(t.users).where(c.tenant_id == tenant_id, *conditions))
+                inner = window.limit(WALK_WINDOW).subquery()
+                query = select(inner).where(*search.probes(inner.c.id))
+                found = _page(conn, query.order_by(inner.c.username_norm, inner.c.id), limit)
+                if len(found) == limit:
+                    return found
             tenant = c.tenant_id == tenant_id
-            conditions: list[Any] = []
-            if filters.get("q"):
-                found = search_conditions(conn, tenant_id, filters["q"])
-                if found is None:
-                    return []
-                conditions, driven = found
-                if driven and conn.dialect.name == "sqlite":
-                    tenant = (c.tenant_id + "") == tenant_id  # not an index term: start from the tokens
-            query = select(t.users).where(tenant, *_user_filters(filters), *conditions)
-            if after is not None:
-                norm, user_id = after
-                query = query.where(c.username_norm >= norm, or_(c.username_norm > norm, c.id > user_id))
-            query = query.order_by(c.username_norm, c.id).limit(limit)
-            return [to_record(User, r) for r in conn.execute(query).mappings()]
+            if search.words and conn.dialect.name == "sqlite":
+                # Not an index term: without statistics SQLite would walk the username index
+                # for the page order instead of starting from the rare word's users.
+                tenant = (c.tenant_id + "") == tenant_id
+            return _page(conn, _ordered(select(t.users).where(tenant, *conditions, *search.driven())), limit)
 
     def update_user(
         self, tenant_id: str, user_id: str, *, expected_updated_at: float | None = None, **fields: Any
@@ -154,3 +163,11 @@ def _write_tokens(conn: Connection, user: User, *, replace: bool = False) -> Non
         conn.execute(delete(tokens).where(tokens.c.tenant_id == user.tenant_id, tokens.c.user_id == user.id))
     if rows := token_rows(user):
         conn.execute(tokens.insert(), rows)
+
+
+def _ordered(query: Select[Any]) -> Select[Any]:
+    return query.order_by(t.users.c.username_norm, t.users.c.id)
+
+
+def _page(conn: Connection, query: Select[Any], limit: int) -> list[User]:
+    return [to_record(User, r) for r in conn.execute(query.limit(limit)).mappings()]
