@@ -18,6 +18,7 @@ from keystead.services.logout import Logout
 from keystead.services.passwords import Passwords
 from keystead.services.secrets import KeyRing
 from keystead.services.sessions import Sessions
+from keystead.services.tenant_settings import TenantSettingsService
 from keystead.services.tenants import Tenants
 from keystead.services.throttle import AttemptLimiter
 from keystead.services.token_endpoint import TokenEndpoint
@@ -47,6 +48,7 @@ class Keystead:
     logout: Logout
     audit: Audit
     consents: Consents
+    tenant_settings: TenantSettingsService
     imports: ImportJobs
     console: ConsoleAccess
 
@@ -67,7 +69,17 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
     t = settings.tokens
     passwords = Passwords(settings.passwords)
     keys = KeyManager(storage, ring, clock, t.max_token_ttl + t.clock_skew)
-    clients = Clients(storage, ring, clock, t.max_token_ttl, ensure_key=keys.ensure_keys)
+    tenant_settings = TenantSettingsService(storage, t, clock)
+    clients = Clients(
+        storage,
+        ring,
+        clock,
+        t.max_token_ttl,
+        ensure_key=keys.ensure_keys,
+        lifetimes_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).tokens,
+    )
+    tenants = Tenants(storage, keys, clock, settings.server.base_url)
+    tenant_settings.on_change(tenants.forget)
     tokens = Tokens(
         grants=storage,
         refresh_tokens=storage,
@@ -87,9 +99,17 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         keys=keys,
         clients=clients,
         tokens=tokens,
-        tenants=Tenants(storage, keys, clock, settings.server.base_url),
-        users=Users(storage, passwords, clock),
-        sessions=Sessions(storage, storage, storage, ring, clock, t.session_ttl),
+        tenants=tenants,
+        users=Users(storage, passwords, clock, settings_for=tenant_settings.for_tenant_id),
+        sessions=Sessions(
+            storage,
+            storage,
+            storage,
+            ring,
+            clock,
+            t.session_ttl,
+            ttl_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).tokens.session_ttl,
+        ),
         authorization=Authorization(
             clients=clients,
             keys=keys,
@@ -101,12 +121,14 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
             code_ttl=t.code_ttl,
             interaction_ttl=t.interaction_ttl,
             skew=t.clock_skew,
+            code_ttl_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).tokens.code_ttl,
         ),
         token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, codes=storage, ring=ring, clock=clock),
         login=PasswordLogin(storage, passwords, AttemptLimiter(settings.throttle, clock)),
         logout=Logout(clients, keys, clock),
         audit=Audit(storage, clock),
         consents=Consents(storage, clock),
+        tenant_settings=tenant_settings,
         imports=ImportJobs(storage, UserImporter(storage, passwords, clock), Audit(storage, clock), clock),
         console=ConsoleAccess(clients),
     )

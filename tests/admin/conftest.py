@@ -23,7 +23,8 @@ def settings(db_url: str) -> Settings:
         database={"url": db_url},
         passwords=FAST_PASSWORDS,
         server={"base_url": "http://testserver", "max_body_bytes": 4096},
-        admin={"platform_tenant": unique("platform")},
+        # the clock is frozen: no bucket refills; tests/admin/test_rate_limits.py tests the limit
+        admin={"platform_tenant": unique("platform"), "rate_limit_burst": 1_000_000},
     )
 
 

@@ -97,40 +97,45 @@ def _token(base_url: str, tenant: str, client_id: str, secret: str) -> str:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     workdir: Path = tmp_path_factory.mktemp("schemathesis")
-    with live_server(workdir) as server:
-        k = build(
-            load_settings(
-                database={"url": server.env["KEYSTEAD_DATABASE__URL"]},
-                server={"base_url": server.base_url},
-                passwords={"memory_kib": 8192, "time_cost": 1},
+    # thousands of requests from one client in seconds: far past the default per-client limit
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KEYSTEAD_ADMIN__RATE_LIMIT_BURST", "1000000")
+        with live_server(workdir) as server:
+            k = build(
+                load_settings(
+                    database={"url": server.env["KEYSTEAD_DATABASE__URL"]},
+                    server={"base_url": server.base_url},
+                    passwords={"memory_kib": 8192, "time_cost": 1},
+                )
             )
-        )
-        try:
-            tenant = k.tenants.find_active(server.tenant)
-            assert tenant is not None
-            other = k.tenants.create(f"{server.tenant}-other", "Other Corp")
-            admin = k.clients.create(
-                tenant.id,
-                "admin",
-                grant_types=["client_credentials"],
-                scopes=["keystead:admin"],
-                redirect_uris=[],
+            try:
+                tenant = k.tenants.find_active(server.tenant)
+                assert tenant is not None
+                other = k.tenants.create(f"{server.tenant}-other", "Other Corp")
+                admin = k.clients.create(
+                    tenant.id,
+                    "admin",
+                    grant_types=["client_credentials"],
+                    scopes=["keystead:admin"],
+                    redirect_uris=[],
+                )
+                intruder = k.clients.create(
+                    other.id,
+                    "admin",
+                    grant_types=["client_credentials"],
+                    scopes=["keystead:admin"],
+                    redirect_uris=[],
+                )
+                user_ids = tuple(
+                    k.users.create(tenant.id, f"fuzz{i}", email=f"fuzz{i}@example.com").id for i in range(4)
+                )
+            finally:
+                k.close()
+            token = _token(server.base_url, server.tenant, admin.client.client_id, admin.secret or "")
+            other_token = _token(
+                server.base_url, other.name, intruder.client.client_id, intruder.secret or ""
             )
-            intruder = k.clients.create(
-                other.id,
-                "admin",
-                grant_types=["client_credentials"],
-                scopes=["keystead:admin"],
-                redirect_uris=[],
-            )
-            user_ids = tuple(
-                k.users.create(tenant.id, f"fuzz{i}", email=f"fuzz{i}@example.com").id for i in range(4)
-            )
-        finally:
-            k.close()
-        token = _token(server.base_url, server.tenant, admin.client.client_id, admin.secret or "")
-        other_token = _token(server.base_url, other.name, intruder.client.client_id, intruder.secret or "")
-        yield Target(server, token, other_token, user_ids)
+            yield Target(server, token, other_token, user_ids)
 
 
 #: Operations this slice must at least serve; operations added later are fuzzed too.

@@ -74,6 +74,10 @@ class AdminSettings(BaseModel):
 
     #: Tokens with scope ``keystead:platform`` issued by this tenant administer every tenant.
     platform_tenant: str = "platform"
+    #: Per-client rate limit (token bucket per authenticated caller, in process): requests per
+    #: second refilled, and the burst allowed at once. Past it: 429 with Retry-After.
+    rate_limit_per_second: float = Field(20.0, gt=0)
+    rate_limit_burst: int = Field(100, ge=1)
     #: Largest JSON Lines body of a bulk user import (``POST .../users/import``), in bytes.
     max_import_bytes: int = Field(128 * 1024 * 1024, ge=1024)
 

@@ -28,6 +28,19 @@ class TenantStore(Protocol):
     def add_tenant(self, tenant: Tenant) -> None: ...
     def tenant_by_name(self, name: str) -> Tenant | None: ...
     def tenant_by_domain(self, domain: str) -> Tenant | None: ...
+    def tenant_by_id(self, tenant_id: str) -> Tenant | None: ...
+    def update_tenant_settings(
+        self,
+        tenant_id: str,
+        settings: dict[str, Any],
+        *,
+        expected_version: int,
+        columns: dict[str, Any] | None = None,
+    ) -> bool:
+        """Write the tenant's settings JSON (and branding ``columns``) if its stored ``version``
+        is still ``expected_version`` (compare-and-set); ``False`` and nothing written if not."""
+        ...
+
     def list_tenants(self) -> Sequence[Tenant]: ...
     def tenants_page(
         self, *, after: str | None, limit: int, status: str | None = None, name_prefix: str | None = None

@@ -8,6 +8,7 @@ issues the authorization code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,7 @@ class Authorization:
         code_ttl: int,
         interaction_ttl: int,
         skew: int,
+        code_ttl_for: Callable[[str], int] | None = None,
     ) -> None:
         self._clients = clients
         self._keys = keys
@@ -72,6 +74,7 @@ class Authorization:
         self._ring = ring
         self._clock = clock
         self._code_ttl = code_ttl
+        self._code_ttl_for = code_ttl_for  # a tenant's own code lifetime (tenant settings)
         self._interaction_ttl = interaction_ttl
         self._skew = skew
 
@@ -244,7 +247,8 @@ class Authorization:
                 acr=acr,
                 amr=tuple(amr),
                 claims=request.claims,
-                expires_at=now + self._code_ttl,
+                expires_at=now
+                + (self._code_ttl_for(iss.tenant_id) if self._code_ttl_for else self._code_ttl),
             )
         )
         return authz_response.success(

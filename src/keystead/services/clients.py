@@ -22,6 +22,7 @@ from keystead.protocols.oauth2.errors import InvalidClient
 from keystead.protocols.oauth2.token_request import GRANT_TYPES
 from keystead.services import validation
 from keystead.services.secrets import KeyRing, new_token
+from keystead.services.tenant_settings import TokenLifetimes
 from keystead.types import Clock
 
 SECRET_PURPOSE = "client-secret"
@@ -58,8 +59,12 @@ class Clients:
         clock: Clock,
         max_ttl: int,
         ensure_key: Callable[[str, tuple[str, ...]], None] = lambda _t, _a: None,
+        lifetimes_for: Callable[[str], TokenLifetimes] | None = None,
     ) -> None:
+        """``lifetimes_for(tenant_id)``: a tenant's defaults and ceilings of token lifetimes
+        (tenant settings); without it, 600 s / 600 s / 30 days and ``max_ttl``."""
         self._ensure_key = ensure_key
+        self._lifetimes_for = lifetimes_for
         self._store = store
         self._ring = ring
         self._clock = clock
@@ -79,9 +84,9 @@ class Clients:
         scopes: Sequence[str] = ("openid", "profile", "email", "offline_access"),
         first_party: bool = False,
         id_token_alg: str = "ES256",
-        access_token_ttl: int = 600,
-        id_token_ttl: int = 600,
-        refresh_token_ttl: int = 30 * 86400,
+        access_token_ttl: int | None = None,
+        id_token_ttl: int | None = None,
+        refresh_token_ttl: int | None = None,
         client_id: str | None = None,
         client_uri: str | None = None,
     ) -> NewClient:
@@ -91,6 +96,12 @@ class Clients:
         if "authorization_code" in grant_types and not redirect_uris:
             raise InvalidInput("redirect_uris", "the authorization code grant needs a redirect URI")
         secret = new_token() if client_type == CONFIDENTIAL else None
+        life = self._lifetimes(tenant_id)
+        ttls = {
+            "access_token_ttl": life.access_token_ttl if access_token_ttl is None else access_token_ttl,
+            "id_token_ttl": life.id_token_ttl if id_token_ttl is None else id_token_ttl,
+            "refresh_token_ttl": life.refresh_token_ttl if refresh_token_ttl is None else refresh_token_ttl,
+        }
         client = Client(
             id=str(uuid.uuid4()),
             tenant_id=tenant_id,
@@ -107,9 +118,9 @@ class Clients:
             scopes=tuple(dict.fromkeys(scopes)),
             first_party=first_party,
             id_token_alg=id_token_alg,
-            access_token_ttl=self._ttl("access_token_ttl", access_token_ttl),
-            id_token_ttl=self._ttl("id_token_ttl", id_token_ttl),
-            refresh_token_ttl=max(60, refresh_token_ttl),
+            access_token_ttl=self._ttl(tenant_id, "access_token_ttl", ttls["access_token_ttl"]),
+            id_token_ttl=self._ttl(tenant_id, "id_token_ttl", ttls["id_token_ttl"]),
+            refresh_token_ttl=self._ttl(tenant_id, "refresh_token_ttl", ttls["refresh_token_ttl"]),
             client_uri=client_uri,
             created_at=(now := self._clock()),
             updated_at=now,
@@ -150,7 +161,7 @@ class Clients:
         return replace(expected, **fields)
 
     def _checked(self, client: Client, changes: dict[str, Any]) -> dict[str, Any]:
-        fields = self._normalized(changes)
+        fields = self._normalized(client.tenant_id, changes)
         merged = replace(client, **fields)
         _check_choices(merged.client_type, merged.grant_types, merged.id_token_alg)
         if merged.client_type == PUBLIC and "client_credentials" in merged.grant_types:
@@ -161,7 +172,7 @@ class Clients:
             self._ensure_key(client.tenant_id, (merged.id_token_alg,))
         return fields
 
-    def _normalized(self, changes: dict[str, Any]) -> dict[str, Any]:
+    def _normalized(self, tenant_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         fields = dict(changes)
         if "name" in fields:
             fields["name"] = str(fields["name"]).strip()[:200] or "Unnamed application"
@@ -171,11 +182,9 @@ class Clients:
         for name in ("grant_types", "scopes"):
             if name in fields:
                 fields[name] = tuple(dict.fromkeys(fields[name]))
-        for name in ("access_token_ttl", "id_token_ttl"):
+        for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
             if name in fields:
-                fields[name] = self._ttl(name, fields[name])
-        if "refresh_token_ttl" in fields:
-            fields["refresh_token_ttl"] = max(60, fields["refresh_token_ttl"])
+                fields[name] = self._ttl(tenant_id, name, fields[name])
         if fields.get("status", "active") not in ("active", "disabled"):
             raise InvalidInput("status", "status is active or disabled")
         return fields
@@ -238,9 +247,21 @@ class Clients:
             raise InvalidClient("client authentication failed", detail="wrong secret")
         return client
 
-    def _ttl(self, field: str, value: int) -> int:
-        if not 30 <= value <= self._max_ttl:
-            raise InvalidInput(field, f"must be between 30 and {self._max_ttl} seconds")
+    def _lifetimes(self, tenant_id: str) -> TokenLifetimes:
+        if self._lifetimes_for is not None:
+            return self._lifetimes_for(tenant_id)
+        return TokenLifetimes(max_access_token_ttl=self._max_ttl, max_id_token_ttl=self._max_ttl)
+
+    def _ttl(self, tenant_id: str, field: str, value: int) -> int:
+        """Within the tenant's ceiling (access and ID tokens: the server's ``max_ttl`` too)."""
+        ceiling: int = getattr(self._lifetimes(tenant_id), f"max_{field}")
+        if field == "refresh_token_ttl":
+            if value > ceiling:
+                raise InvalidInput(field, f"must be at most {ceiling} seconds")
+            return max(60, value)
+        ceiling = min(ceiling, self._max_ttl)
+        if not 30 <= value <= ceiling:
+            raise InvalidInput(field, f"must be between 30 and {ceiling} seconds")
         return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from keystead.ports.records import Session
@@ -29,13 +30,16 @@ class Sessions:
         ring: KeyRing,
         clock: Clock,
         ttl: int,
+        ttl_for: Callable[[str], int] | None = None,
     ) -> None:
+        """``ttl``: a session's lifetime; ``ttl_for(tenant_id)``, when given, a tenant's own."""
         self._store = store
         self._users = users
         self._grants = grants
         self._ring = ring
         self._clock = clock
         self._ttl = ttl
+        self._ttl_for = ttl_for
 
     def start(self, tenant_id: str, user_id: str, *, acr: str | None, amr: tuple[str, ...]) -> NewSession:
         now = self._clock()
@@ -49,7 +53,7 @@ class Sessions:
             acr=acr,
             amr=amr,
             created_at=now,
-            expires_at=now + self._ttl,
+            expires_at=now + (self._ttl_for(tenant_id) if self._ttl_for else self._ttl),
         )
         self._store.add_session(session)
         return NewSession(session, value)

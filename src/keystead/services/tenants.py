@@ -111,6 +111,10 @@ class Tenants:
             self._cache.clear()
         return replace(tenant, **fields)
 
+    def forget(self) -> None:
+        """Drop cached lookups (after a change made elsewhere, e.g. the tenant's settings)."""
+        self._cache.clear()
+
     def set_status(self, name: str, status: str) -> Tenant:
         if status not in ("active", "disabled"):
             raise InvalidInput("status", "status is active or disabled")

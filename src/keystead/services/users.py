@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +13,7 @@ from keystead.ports.records import User
 from keystead.ports.stores import UserStore
 from keystead.services import validation
 from keystead.services.passwords import MAX_PASSWORD_LENGTH, Passwords
+from keystead.services.tenant_settings import TenantSettings
 from keystead.types import Clock
 
 MIN_PASSWORD_LENGTH = 8
@@ -22,10 +23,18 @@ MAX_ROLES = 50
 
 
 class Users:
-    def __init__(self, store: UserStore, passwords: Passwords, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: UserStore,
+        passwords: Passwords,
+        clock: Clock,
+        settings_for: Callable[[str], TenantSettings] | None = None,
+    ) -> None:
+        """``settings_for(tenant_id)``: the tenant's password policy and hashing parameters."""
         self._store = store
         self._passwords = passwords
         self._clock = clock
+        self._settings_for = settings_for
 
     def create(
         self,
@@ -45,7 +54,7 @@ class Users:
             username=validation.username(username),
             email=validation.email(email),
             email_verified=email_verified,
-            password_hash=self._hash(password) if password is not None else None,
+            password_hash=self._hash(tenant_id, password) if password is not None else None,
             created_at=now,
             updated_at=now,
             roles=_roles(roles),
@@ -90,7 +99,7 @@ class Users:
         return self._write(user, {"status": status}, checked=expected is not None)
 
     def set_password(self, tenant_id: str, user_id: str, password: str) -> User:
-        return self._set(tenant_id, user_id, password_hash=self._hash(password))
+        return self._set(tenant_id, user_id, password_hash=self._hash(tenant_id, password))
 
     def delete(self, tenant_id: str, user_id: str) -> None:
         if not self._store.delete_user(tenant_id, user_id):
@@ -111,12 +120,13 @@ class Users:
     def _set(self, tenant_id: str, user_id: str, **fields: Any) -> User:
         return self._write(self.get(tenant_id, user_id), fields, checked=False)
 
-    def _hash(self, password: str) -> str:
-        if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-            raise InvalidInput(
-                "password", f"passwords are {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
-            )
-        return self._passwords.hash(password)
+    def _hash(self, tenant_id: str, password: str) -> str:
+        """argon2id with the tenant's parameters, after the tenant's minimum length."""
+        settings = self._settings_for(tenant_id) if self._settings_for else None
+        shortest = settings.password_policy.min_length if settings else MIN_PASSWORD_LENGTH
+        if not shortest <= len(password) <= MAX_PASSWORD_LENGTH:
+            raise InvalidInput("password", f"passwords are {shortest} to {MAX_PASSWORD_LENGTH} characters")
+        return self._passwords.hash(password, settings.hash_params if settings else None)
 
 
 def _roles(values: Iterable[str]) -> tuple[str, ...]:

@@ -241,9 +241,15 @@ async def _submit_login(
     app = app_of(request)
     username = single(form, "username", max_length=320) or ""
     password = single(form, "password", max_length=1024) or ""
+    tenant_settings = app.tenant_settings.get(ctx.tenant)
     try:
         user = await run_in_threadpool(
-            app.login.authenticate, ctx.tenant.id, username, password, client_ip(request)
+            app.login.authenticate,
+            ctx.tenant.id,
+            username,
+            password,
+            client_ip(request),
+            tenant_settings.hash_params,
         )
     except LoginFailed as failed:
         message = GENERIC_LOGIN_ERROR
@@ -272,6 +278,6 @@ async def _submit_login(
         SESSION_COOKIE,
         new.cookie_value,
         path=ctx.base_path or "/",
-        max_age=app.settings.tokens.session_ttl,
+        max_age=tenant_settings.tokens.session_ttl,
     )
     return response

@@ -26,6 +26,29 @@ class DirectoryTables(SqlBase):
     def tenant_by_name(self, name: str) -> Tenant | None:
         return self._one(Tenant, _TENANT_BY_NAME, {"name": name})
 
+    def tenant_by_id(self, tenant_id: str) -> Tenant | None:
+        return self._one(Tenant, select(t.tenants).where(t.tenants.c.id == tenant_id))
+
+    def update_tenant_settings(
+        self,
+        tenant_id: str,
+        settings: dict[str, Any],
+        *,
+        expected_version: int,
+        columns: dict[str, Any] | None = None,
+    ) -> bool:
+        """Compare-and-set: write ``settings`` (and ``columns``) only if the stored settings'
+        ``version`` is still ``expected_version``; the row is locked between the read and the
+        write (``FOR UPDATE`` on PostgreSQL, the write lock on SQLite)."""
+        c = t.tenants.c
+        with self._write() as conn:
+            row = conn.execute(select(c.settings).where(c.id == tenant_id).with_for_update()).first()
+            if row is None or int((row[0] or {}).get("version", 0)) != expected_version:
+                return False
+            stmt = update(t.tenants).where(c.id == tenant_id)
+            conn.execute(stmt.values(settings=settings, **(columns or {})))
+        return True
+
     def tenant_by_domain(self, domain: str) -> Tenant | None:
         return self._one(Tenant, select(t.tenants).where(t.tenants.c.custom_domain == domain))
 

@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from keystead.http.admin import audit, clients, consents, imports, keys, sessions, tenants, users
+from keystead.http.admin import audit, clients, consents, imports, keys, sessions, settings, tenants, users
+from keystead.http.admin.auth import gate
 from keystead.http.admin.problems import http_exception_handler
+from keystead.http.admin.ratelimit import RateLimiter
 from keystead.http.admin.schemas import ProblemOut
 from keystead.wiring import Keystead
 
@@ -28,6 +30,11 @@ def create_admin_app(keystead: Keystead) -> FastAPI:
         "Keystead access token (scope `keystead:admin` or `keystead:platform`).",
     )
     app.state.keystead = keystead
+    app.state.gate = gate
+    limits = keystead.settings.admin
+    app.state.rate_limiter = RateLimiter(
+        limits.rate_limit_per_second, limits.rate_limit_burst, keystead.clock
+    )
     app.add_exception_handler(HTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, http_exception_handler)
     app.include_router(imports.router)  # before users: /users/export is not a user id
@@ -37,6 +44,7 @@ def create_admin_app(keystead: Keystead) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(sessions.router)
     app.include_router(consents.router)
+    app.include_router(settings.router)
     app.include_router(tenants.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -18,6 +18,7 @@ import orjson
 from fastapi import Depends, Path, Request
 
 from keystead.http.admin.problems import Problem, unauthorized
+from keystead.http.admin.ratelimit import RateLimiter, retry_after
 from keystead.http.requests import client_ip
 from keystead.ports.records import Tenant
 from keystead.protocols.oauth2.errors import InvalidToken
@@ -59,6 +60,32 @@ def keystead_of(request: Request) -> Keystead:
 
 
 def principal(request: Request) -> Principal:
+    """The verified caller, once per request (the route gate authenticates before the body is
+    read; the dependency then reuses its answer)."""
+    cached: Principal | None = getattr(request.state, "admin_principal", None)
+    if cached is None:
+        cached = request.state.admin_principal = _authenticate(request)
+    return cached
+
+
+def gate(request: Request) -> None:
+    """Run before any route's parameters or body are parsed: authenticate the caller (a
+    malformed body from a caller without a valid token is a 401, not a 400), then spend one
+    request of the caller's rate limit (429 with ``Retry-After`` when it is used up)."""
+    caller = principal(request)
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        return
+    wait = limiter.take(f"{caller.issuer_tenant.id}|{caller.actor.client_id or caller.actor.subject}")
+    if wait > 0:
+        raise Problem(
+            "rate-limited",
+            "too many requests from this client; retry later",
+            headers={"Retry-After": retry_after(wait)},
+        )
+
+
+def _authenticate(request: Request) -> Principal:
     app = keystead_of(request)
     token = _bearer(request)
     tenant = _issuer_tenant(app, _unverified_issuer(token))

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +38,7 @@ TYPES: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "validation": (422, "Validation failed"),
     "precondition-required": (428, "Precondition required"),
+    "rate-limited": (429, "Too many requests"),
     "server-error": (500, "Internal server error"),
 }
 
@@ -140,13 +142,20 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
 
 class ProblemRoute(APIRoute):
     """Every error raised while handling a route (dependencies included) becomes a problem;
-    anything unexpected becomes a 500 problem with no detail, its cause only in the log."""
+    anything unexpected becomes a 500 problem with no detail, its cause only in the log.
+
+    Before the route's parameters and body are parsed, the app's ``gate`` (``app.state.gate``:
+    authentication and rate limiting) runs, so nothing about a request is answered to a caller
+    that may not make it."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
             try:
+                gate: Callable[[Request], None] | None = getattr(request.app.state, "gate", None)
+                if gate is not None:
+                    await run_in_threadpool(gate, request)
                 return await handler(request)
             except Exception as exc:
                 return problem_response(to_problem(exc))

@@ -319,12 +319,13 @@ def rfc3339(seconds: float) -> str:
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for these problem statuses."""
+    """OpenAPI ``responses`` entries for these problem statuses, and 429 (every route is
+    rate-limited per client)."""
     titles: dict[int, str] = {}
     for status, title in TYPES.values():
         titles.setdefault(status, title)
     schema = {"$ref": "#/components/schemas/ProblemOut"}
     return {
         status: {"description": titles[status], "content": {"application/problem+json": {"schema": schema}}}
-        for status in statuses
+        for status in (*statuses, 429)
     }

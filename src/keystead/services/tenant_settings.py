@@ -1,0 +1,297 @@
+"""A tenant's settings: token lifetimes, password hashing and policy, login methods, branding.
+
+Stored in ``tenants.settings`` (JSON) as the values an administrator set, over defaults taken
+from the server's configuration; a value set back to ``null`` returns to its default. Branding's
+display name, logo and primary colour are the tenant's own columns (the hosted pages read them);
+the background colour lives in the JSON. Every change bumps ``version``: an update names the
+version it read and writes nothing if another change came first (compare-and-set).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
+
+from keystead.config import TokenSettings
+from keystead.errors import InvalidInput, NotFound, Stale
+from keystead.ports.records import Tenant
+from keystead.ports.stores import TenantStore
+from keystead.services.passwords import HashParams
+from keystead.types import Clock
+
+#: How long a tenant's settings read by id are cached; other nodes see a change after it.
+CACHE_SECONDS = 5.0
+MAX_REFRESH_TTL = 400 * 86400
+#: OWASP's argon2id configurations (m=47104/t=1, 19456/2, 12288/3, 9216/4, 7168/5 KiB) all
+#: spend at least this much memory x passes; lower parameters are refused.
+OWASP_MIN_MEMORY_KIB = 7168
+OWASP_MIN_MEMORY_X_PASSES = 35840
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+#: Branding kept in the tenant's columns (which the hosted pages read): setting -> column.
+BRANDING_COLUMNS = {"display_name": "display_name", "logo_url": "logo_url", "primary_color": "brand_color"}
+
+Int = Annotated[int, Strict()]
+Text = Annotated[str, Strict()]
+
+
+class LoginMethod(StrEnum):
+    """How a user of the tenant may sign in. A new factor (``passkey``, ``email_otp``) is a new
+    member here and a stage of the login flow."""
+
+    PASSWORD = "password"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TokenLifetimes(_Model):
+    """Seconds. ``*_ttl`` are the defaults of new clients; ``max_*`` their ceilings (access
+    and ID tokens at most the server's ``tokens.max_token_ttl``)."""
+
+    access_token_ttl: Annotated[Int, Field(ge=30)] = 600
+    id_token_ttl: Annotated[Int, Field(ge=30)] = 600
+    refresh_token_ttl: Annotated[Int, Field(ge=60, le=MAX_REFRESH_TTL)] = 30 * 86400
+    max_access_token_ttl: Annotated[Int, Field(ge=30)] = 86400
+    max_id_token_ttl: Annotated[Int, Field(ge=30)] = 86400
+    max_refresh_token_ttl: Annotated[Int, Field(ge=60, le=MAX_REFRESH_TTL)] = MAX_REFRESH_TTL
+    session_ttl: Annotated[Int, Field(ge=300, le=MAX_REFRESH_TTL)] = 14 * 86400
+    code_ttl: Annotated[Int, Field(ge=5, le=600)] = 60
+
+
+class PasswordPolicy(_Model):
+    min_length: Annotated[Int, Field(ge=8, le=128)] = 8
+
+
+class Branding(_Model):
+    display_name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    logo_url: Annotated[Text, Field(max_length=2048)] | None = None
+    primary_color: Text | None = None
+    background_color: Text | None = None
+
+    @field_validator("logo_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("https://") or len(value) <= 8 or " " in value):
+            raise ValueError("logo URLs are https://")
+        return value
+
+    @field_validator("primary_color", "background_color")
+    @classmethod
+    def _color(cls, value: str | None) -> str | None:
+        if value is not None and not _COLOR.match(value):
+            raise ValueError("colours are #rrggbb")
+        return value.lower() if value else value
+
+
+class PasswordHashing(_Model):
+    """argon2id costs; at least one of OWASP's recommended configurations."""
+
+    memory_kib: Annotated[Int, Field(ge=OWASP_MIN_MEMORY_KIB, le=1024 * 1024)]
+    time_cost: Annotated[Int, Field(ge=1, le=20)]
+    parallelism: Annotated[Int, Field(ge=1, le=16)] = 1
+
+    @field_validator("time_cost")
+    @classmethod
+    def _owasp(cls, value: int, info: Any) -> int:
+        memory = info.data.get("memory_kib")
+        if memory is not None and memory * value < OWASP_MIN_MEMORY_X_PASSES:
+            raise ValueError(
+                "below OWASP's argon2id minimums (e.g. memory_kib 19456 with time_cost 2, or 47104 with 1)"
+            )
+        return value
+
+    def params(self) -> HashParams:
+        return HashParams(time_cost=self.time_cost, memory_kib=self.memory_kib, parallelism=self.parallelism)
+
+
+class TenantSettings(_Model):
+    version: Int = 0
+    tokens: TokenLifetimes = TokenLifetimes()
+    #: ``None``: the server's ``passwords`` settings.
+    password_hashing: PasswordHashing | None = None
+    password_policy: PasswordPolicy = PasswordPolicy()
+    login_methods: Annotated[tuple[LoginMethod, ...], Field(min_length=1, max_length=8)] = (
+        LoginMethod.PASSWORD,
+    )
+    branding: Branding = Branding()
+
+    @field_validator("login_methods")
+    @classmethod
+    def _unique(cls, value: tuple[LoginMethod, ...]) -> tuple[LoginMethod, ...]:
+        return tuple(dict.fromkeys(value))
+
+    @property
+    def hash_params(self) -> HashParams | None:
+        return self.password_hashing.params() if self.password_hashing else None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    at: float
+    settings: TenantSettings
+
+
+class TenantSettingsService:
+    """``app.tenant_settings``: read a tenant's effective settings, update them."""
+
+    def __init__(self, store: TenantStore, tokens: TokenSettings, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._max_token_ttl = tokens.max_token_ttl
+        ceiling = tokens.max_token_ttl
+        self._defaults: dict[str, Any] = {
+            "tokens": {
+                "access_token_ttl": min(600, ceiling),
+                "id_token_ttl": min(600, ceiling),
+                "max_access_token_ttl": ceiling,
+                "max_id_token_ttl": ceiling,
+                "session_ttl": min(max(tokens.session_ttl, 300), MAX_REFRESH_TTL),
+                "code_ttl": min(tokens.code_ttl, 600),
+            }
+        }
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def get(self, tenant: Tenant) -> TenantSettings:
+        """The tenant's effective settings (defaults where nothing was set)."""
+        try:
+            return self._effective(tenant.settings or {}, tenant)
+        except InvalidInput:
+            # set before these rules (e.g. an http logo): the defaults, never a broken login
+            settings = self._effective({"version": (tenant.settings or {}).get("version", 0)}, None)
+            return settings.model_copy(
+                update={"branding": Branding(display_name=tenant.display_name[:200] or None)}
+            )
+
+    def read(self, tenant_id: str) -> TenantSettings:
+        """The tenant's settings as stored now (no cache): what an update compares against."""
+        tenant = self._store.tenant_by_id(tenant_id)
+        if tenant is None:
+            raise NotFound("no such tenant")
+        return self.get(tenant)
+
+    def for_tenant_id(self, tenant_id: str) -> TenantSettings:
+        """By tenant id, from a short cache (services that only know the id)."""
+        now = self._clock()
+        hit = self._cache.get(tenant_id)
+        if hit is not None and 0 <= now - hit.at < CACHE_SECONDS:
+            return hit.settings
+        tenant = self._store.tenant_by_id(tenant_id)
+        settings = self.get(tenant) if tenant is not None else self._effective({}, None)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[tenant_id] = _Cached(now, settings)
+        return settings
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every update (e.g. to drop a cache of tenants)."""
+        self._listeners.append(listener)
+
+    def update(self, tenant_id: str, changes: dict[str, Any], *, expected_version: int) -> TenantSettings:
+        """Apply a JSON merge patch (RFC 7396: ``null`` returns a value to its default) if the
+        stored version is still ``expected_version``; else :class:`Stale`, nothing written.
+        :class:`InvalidInput` names the first invalid field (dotted), nothing written."""
+        tenant = self._store.tenant_by_id(tenant_id)
+        if tenant is None:
+            raise NotFound("no such tenant")
+        stored = dict(tenant.settings or {})
+        if int(stored.get("version", 0)) != expected_version:
+            raise Stale("the settings were changed since they were read")
+        if "version" in changes:
+            raise InvalidInput("version", "the version is not set by hand")
+        branding, columns = _branding_patch(tenant, changes)
+        merged = _merge(stored, {k: v for k, v in changes.items() if k != "branding"})
+        if "background_color" in branding:
+            merged = _merge(merged, {"branding": {"background_color": branding["background_color"]}})
+        merged["version"] = expected_version + 1
+        preview = Tenant(**{**_tenant_fields(tenant), **columns, "settings": merged})
+        settings = self._effective(merged, preview)
+        b = settings.branding  # the validated (normalised) values
+        written = {"display_name": b.display_name, "logo_url": b.logo_url, "brand_color": b.primary_color}
+        columns = {name: written[name] for name in columns}
+        if not self._store.update_tenant_settings(
+            tenant_id, merged, expected_version=expected_version, columns=columns
+        ):
+            raise Stale("the settings were changed since they were read")
+        with self._lock:
+            self._cache.pop(tenant_id, None)
+        for listener in self._listeners:
+            listener()
+        return settings
+
+    def _effective(self, stored: dict[str, Any], tenant: Tenant | None) -> TenantSettings:
+        document = _merge(self._defaults, stored)
+        if tenant is not None:
+            document["branding"] = {
+                **(document.get("branding") or {}),
+                "display_name": tenant.display_name,
+                "logo_url": tenant.logo_url,
+                "primary_color": tenant.brand_color,
+            }
+        try:
+            settings = TenantSettings.model_validate(document)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(p) for p in error["loc"]) or "settings"
+            raise InvalidInput(field, str(error["msg"]).removeprefix("Value error, ")) from exc
+        self._check(settings)
+        return settings
+
+    def _check(self, settings: TenantSettings) -> None:
+        t = settings.tokens
+        for name in ("access_token_ttl", "id_token_ttl"):
+            if getattr(t, f"max_{name}") > self._max_token_ttl:
+                raise InvalidInput(
+                    f"tokens.max_{name}", f"at most the server's tokens.max_token_ttl ({self._max_token_ttl})"
+                )
+        for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
+            if getattr(t, name) > getattr(t, f"max_{name}"):
+                raise InvalidInput(f"tokens.{name}", f"above tokens.max_{name}")
+
+
+def _branding_patch(tenant: Tenant, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The patch's branding (``null`` = every branding value back to its default) and the
+    tenant columns it sets."""
+    branding = changes.get("branding", {})
+    if branding is None:
+        branding = dict.fromkeys(BRANDING_COLUMNS, None) | {"background_color": None}
+    if not isinstance(branding, dict):
+        raise InvalidInput("branding", "an object")
+    unknown = set(branding) - {*BRANDING_COLUMNS, "background_color"}
+    if unknown:
+        raise InvalidInput(f"branding.{sorted(unknown)[0]}", "unknown field")
+    columns = {BRANDING_COLUMNS[k]: v for k, v in branding.items() if k in BRANDING_COLUMNS}
+    if "display_name" in columns and columns["display_name"] is None:
+        columns["display_name"] = tenant.name
+    return branding, columns
+
+
+def _tenant_fields(tenant: Tenant) -> dict[str, Any]:
+    return {name: getattr(tenant, name) for name in Tenant.__dataclass_fields__}
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7396 JSON merge patch: objects merge, ``null`` removes, anything else replaces."""
+    out = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif isinstance(value, dict):
+            out[key] = _merge({}, value)
+        else:
+            out[key] = value
+    return out
