@@ -129,6 +129,12 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         audit=Audit(storage, clock),
         consents=Consents(storage, clock),
         tenant_settings=tenant_settings,
-        imports=ImportJobs(storage, UserImporter(storage, passwords, clock), Audit(storage, clock), clock),
+        imports=ImportJobs(
+            storage,
+            UserImporter(storage, passwords, clock),
+            Audit(storage, clock),
+            clock,
+            settings_for=tenant_settings.for_tenant_id,
+        ),
         console=ConsoleAccess(clients),
     )

@@ -417,3 +417,19 @@ def test_the_tenants_policy_applies_to_plain_passwords(keystead: Keystead, facto
         == "longer"
     )
     assert stored_hash(keystead, tenant, "longer").startswith("$argon2id$v=19$m=9216,t=2,p=1$")
+
+
+def test_without_a_policy_the_tenants_settings_apply(keystead: Keystead, factory: Factory) -> None:
+    tenant = factory.tenant()
+    keystead.tenant_settings.update(
+        tenant.id,
+        {"password_hashing": {"memory_kib": 9216, "time_cost": 4}, "password_policy": {"min_length": 12}},
+        expected_version=0,
+    )
+    rows = [
+        {"username": "too-short", "password": "eleven char"},
+        {"username": "fits", "password": "twelve chars"},
+    ]
+    progress = run(keystead, tenant, rows)
+    assert [(e.line, e.field) for e in progress.errors] == [(1, "password")]
+    assert stored_hash(keystead, tenant, "fits").startswith("$argon2id$v=19$m=9216,t=4,p=1$")

@@ -22,6 +22,7 @@ from keystead.errors import Conflict, NotFound
 from keystead.ports.records import ImportJob
 from keystead.ports.stores import ImportJobStore
 from keystead.services.audit import Actor, Audit
+from keystead.services.tenant_settings import TenantSettings
 from keystead.services.user_import import ImportPolicy, Progress, UserImporter, count_rows
 from keystead.types import Clock
 
@@ -34,7 +35,17 @@ INTERRUPTED = "interrupted: no progress for 15 minutes (the server was probably 
 
 
 class ImportJobs:
-    def __init__(self, store: ImportJobStore, importer: UserImporter, audit: Audit, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ImportJobStore,
+        importer: UserImporter,
+        audit: Audit,
+        clock: Clock,
+        settings_for: Callable[[str], TenantSettings] | None = None,
+    ) -> None:
+        """``settings_for(tenant_id)``: the tenant's password policy and hashing parameters,
+        applied to plain passwords unless a job is given its own :class:`ImportPolicy`."""
+        self._settings_for = settings_for
         self._store = store
         self._importer = importer
         self._audit = audit
@@ -52,6 +63,7 @@ class ImportJobs:
         policy: ImportPolicy | None = None,
     ) -> ImportJob:
         """Queue an import of ``stream`` (seekable; the job closes it) on a background thread."""
+        policy = self._policy(tenant_id, policy)
         with self._lock:
             self._threads = {t for t in self._threads if t.is_alive()}
             if len(self._threads) >= MAX_RUNNING:
@@ -79,6 +91,7 @@ class ImportJobs:
         on_progress: Callable[[Progress], None] | None = None,
     ) -> tuple[ImportJob, Progress]:
         """Import in the calling thread (the CLI); the job is recorded like a queued one."""
+        policy = self._policy(tenant_id, policy)
         job = self._new(tenant_id, actor, source)
         return self._execute(job, actor, stream, policy, on_progress)
 
@@ -97,6 +110,12 @@ class ImportJobs:
             threads = list(self._threads)
         for thread in threads:
             thread.join(timeout)
+
+    def _policy(self, tenant_id: str, policy: ImportPolicy | None) -> ImportPolicy | None:
+        if policy is not None or self._settings_for is None:
+            return policy
+        settings = self._settings_for(tenant_id)
+        return ImportPolicy(settings.hash_params, settings.password_policy.min_length)
 
     def _new(self, tenant_id: str, actor: Actor, source: str | None) -> ImportJob:
         now = self._clock()
