@@ -53,6 +53,7 @@ class Call(Generic[T]):
     parse: Callable[[httpx.Response], T]
     params: Mapping[str, str] | None = None
     json: Any = None
+    content: bytes | None = None  # a raw body of ``content_type`` (e.g. JSON Lines)
     data: Mapping[str, str] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
@@ -173,9 +174,10 @@ class Engine:
         headers = {"Accept": "application/json, application/problem+json", **call.headers}
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
-        content = None
+        content = call.content
         if call.json is not None:
             content = json.dumps(call.json).encode()
+        if content is not None:
             headers["Content-Type"] = call.content_type
         return http.build_request(
             call.method, call.url, params=call.params, content=content, data=call.data, headers=headers

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Self, TypeVar, Unpack
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
@@ -20,6 +20,28 @@ from keystead.sdk.admin._core import (
     Clock,
     Engine,
     Step,
+)
+from keystead.sdk.admin.access_models import ImportJob
+from keystead.sdk.admin.access_resources import (
+    AsyncConsents,
+    AsyncImportJobs,
+    AsyncKeys,
+    AsyncSessions,
+    AsyncSettings,
+    Consents,
+    ImportJobs,
+    Keys,
+    Sessions,
+    Settings,
+)
+from keystead.sdk.admin.access_routes import (
+    ConsentRoutes,
+    ImportRoutes,
+    ImportSource,
+    KeyRoutes,
+    SessionRoutes,
+    SettingsRoutes,
+    export_row,
 )
 from keystead.sdk.admin.models import AuditEvent, Client, ClientSecret, Page, Tenant, User
 from keystead.sdk.admin.routes import (
@@ -92,7 +114,29 @@ class AdminClient:
         self._token_lock = threading.Lock()
 
     def users(self, tenant: str) -> Users:
-        return Users(self, UserRoutes(self._engine, tenant))
+        return Users(self, UserRoutes(self._engine, tenant), ImportRoutes(self._engine, tenant))
+
+    def sessions(self, tenant: str) -> Sessions:
+        return Sessions(self, SessionRoutes(self._engine, tenant))
+
+    def consents(self, tenant: str) -> Consents:
+        """Consents and grants of the tenant's users."""
+        return Consents(self, ConsentRoutes(self._engine, tenant))
+
+    def keys(self, tenant: str) -> Keys:
+        return Keys(self, KeyRoutes(self._engine, tenant))
+
+    def settings(self, tenant: str) -> Settings:
+        return Settings(self, SettingsRoutes(self._engine, tenant))
+
+    def import_jobs(self, tenant: str) -> ImportJobs:
+        return ImportJobs(self, ImportRoutes(self._engine, tenant))
+
+    def now(self) -> float:
+        return self._engine.clock()
+
+    def pause(self, seconds: float) -> None:
+        self._sleep(seconds)
 
     def audit_events(self, tenant: str) -> AuditEvents:
         return AuditEvents(self, AuditRoutes(self._engine, tenant))
@@ -123,6 +167,32 @@ class AdminClient:
                 refreshed = True
                 continue
             self._sleep(step)
+            attempt += 1
+
+    def stream_lines(self, call: Call[Any]) -> Iterator[str]:
+        """The non-empty lines of a streamed answer, read as they arrive; the retry and token
+        rules apply until the answer starts (not after: a broken stream raises)."""
+        attempt, refreshed = 0, False
+        while True:
+            request = self._engine.build(self._http, call, self._bearer())
+            try:
+                response = self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                self._sleep(self._engine.after_error(call, attempt, exc))
+                attempt += 1
+                continue
+            try:
+                if response.is_success:
+                    yield from (line for line in response.iter_lines() if line.strip())
+                    return
+                response.read()
+                step = self._engine.after(call, attempt, refreshed, response)
+            finally:
+                response.close()
+            if step is Step.REFRESH:
+                refreshed = True
+                continue
+            self._sleep(step or 0.0)
             attempt += 1
 
     def paginate(self, page: Callable[[str | None], Call[Page[T]]]) -> Iterator[T]:
@@ -200,7 +270,55 @@ class AsyncAdminClient:
         self._token_locks = _LoopLocks()
 
     def users(self, tenant: str) -> AsyncUsers:
-        return AsyncUsers(self, UserRoutes(self._engine, tenant))
+        return AsyncUsers(self, UserRoutes(self._engine, tenant), ImportRoutes(self._engine, tenant))
+
+    def sessions(self, tenant: str) -> AsyncSessions:
+        return AsyncSessions(self, SessionRoutes(self._engine, tenant))
+
+    def consents(self, tenant: str) -> AsyncConsents:
+        return AsyncConsents(self, ConsentRoutes(self._engine, tenant))
+
+    def keys(self, tenant: str) -> AsyncKeys:
+        return AsyncKeys(self, KeyRoutes(self._engine, tenant))
+
+    def settings(self, tenant: str) -> AsyncSettings:
+        return AsyncSettings(self, SettingsRoutes(self._engine, tenant))
+
+    def import_jobs(self, tenant: str) -> AsyncImportJobs:
+        return AsyncImportJobs(self, ImportRoutes(self._engine, tenant))
+
+    def now(self) -> float:
+        return self._engine.clock()
+
+    async def pause(self, seconds: float) -> None:
+        await self._sleep(seconds)
+
+    async def stream_lines(self, call: Call[Any]) -> AsyncIterator[str]:
+        """:meth:`AdminClient.stream_lines`, asynchronously."""
+        attempt, refreshed = 0, False
+        while True:
+            request = self._engine.build(self._http, call, await self._bearer())
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                await self._sleep(self._engine.after_error(call, attempt, exc))
+                attempt += 1
+                continue
+            try:
+                if response.is_success:
+                    async for line in response.aiter_lines():
+                        if line.strip():
+                            yield line
+                    return
+                await response.aread()
+                step = self._engine.after(call, attempt, refreshed, response)
+            finally:
+                await response.aclose()
+            if step is Step.REFRESH:
+                refreshed = True
+                continue
+            await self._sleep(step or 0.0)
+            attempt += 1
 
     def audit_events(self, tenant: str) -> AsyncAuditEvents:
         return AsyncAuditEvents(self, AuditRoutes(self._engine, tenant))
@@ -269,11 +387,26 @@ class AsyncAdminClient:
 
 
 class Users:
-    """``client.users(tenant)``: create, get, update (If-Match), delete, list."""
+    """``client.users(tenant)``: create, get, update (If-Match), delete, list; bulk
+    ``import_jsonl`` (a job) and ``export``."""
 
-    def __init__(self, client: AdminClient, routes: UserRoutes) -> None:
+    def __init__(self, client: AdminClient, routes: UserRoutes, imports: ImportRoutes) -> None:
         self._client = client
         self._routes = routes
+        self._imports = imports
+
+    def import_jsonl(
+        self, rows: ImportSource, *, source: str | None = None, idempotency_key: str | None = None
+    ) -> ImportJob:
+        """Start importing JSON Lines (bytes, text, or rows as mappings); the job, ``queued``.
+        Follow it with ``client.import_jobs(tenant).wait(job)``. Retries are safe: the request
+        carries an ``Idempotency-Key``."""
+        return self._client.send(self._imports.start(rows, source, idempotency_key))
+
+    def export(self, *, include_password_hashes: bool = False) -> Iterator[dict[str, Any]]:
+        """Every user of the tenant, one row per user as the import reads them, streamed."""
+        lines = self._client.stream_lines(self._imports.export(include_password_hashes))
+        return (export_row(line) for line in lines)
 
     def create(
         self, username: str, *, idempotency_key: str | None = None, **fields: Unpack[UserFields]
@@ -315,9 +448,19 @@ class AuditEvents:
 class AsyncUsers:
     """:class:`Users` for :class:`AsyncAdminClient`."""
 
-    def __init__(self, client: AsyncAdminClient, routes: UserRoutes) -> None:
+    def __init__(self, client: AsyncAdminClient, routes: UserRoutes, imports: ImportRoutes) -> None:
         self._client = client
         self._routes = routes
+        self._imports = imports
+
+    async def import_jsonl(
+        self, rows: ImportSource, *, source: str | None = None, idempotency_key: str | None = None
+    ) -> ImportJob:
+        return await self._client.send(self._imports.start(rows, source, idempotency_key))
+
+    async def export(self, *, include_password_hashes: bool = False) -> AsyncIterator[dict[str, Any]]:
+        async for line in self._client.stream_lines(self._imports.export(include_password_hashes)):
+            yield export_row(line)
 
     async def create(
         self, username: str, *, idempotency_key: str | None = None, **fields: Unpack[UserFields]
@@ -400,6 +543,11 @@ class Clients:
         """A new secret (shown once); the old one stops working at once."""
         return self._client.send(self._routes.rotate_secret(client))
 
+    def delete(self, client: Client | str, *, etag: str | None = None) -> None:
+        """Delete the client: its grants and tokens are revoked at once. With ``etag`` (or a
+        :class:`Client` read with ``get``), only if it is still that version."""
+        self._client.send(self._routes.delete(client, etag))
+
     def list(self, *, page_size: int | None = None) -> Iterator[Client]:
         return self._client.paginate(lambda cursor: self._routes.page(page_size, cursor))
 
@@ -446,6 +594,9 @@ class AsyncClients:
 
     async def rotate_secret(self, client: Client | str) -> ClientSecret:
         return await self._client.send(self._routes.rotate_secret(client))
+
+    async def delete(self, client: Client | str, *, etag: str | None = None) -> None:
+        await self._client.send(self._routes.delete(client, etag))
 
     def list(self, *, page_size: int | None = None) -> AsyncIterator[Client]:
         return self._client.paginate(lambda cursor: self._routes.page(page_size, cursor))

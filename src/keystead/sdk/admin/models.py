@@ -45,6 +45,7 @@ class User:
     created_at: datetime
     updated_at: datetime
     etag: str | None = field(default=None, compare=False)
+    roles: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any], etag: str | None = None) -> User:
@@ -66,6 +67,7 @@ class User:
             created_at=parse_time(body["created_at"]),
             updated_at=parse_time(body["updated_at"]),
             etag=etag,
+            roles=tuple(str(r) for r in body.get("roles") or ()),
         )
 
 

@@ -39,6 +39,7 @@ class UserFields(TypedDict, total=False):
     phone_number: str
     locale: str
     address: Address
+    roles: list[str]
 
 
 class UserChanges(TypedDict, total=False):
@@ -54,6 +55,7 @@ class UserChanges(TypedDict, total=False):
     phone_number: str | None
     locale: str | None
     address: Address | None
+    roles: list[str]
 
 
 class UserFilters(TypedDict, total=False):
@@ -65,6 +67,7 @@ class UserFilters(TypedDict, total=False):
     status: Status
     created_after: datetime | str
     created_before: datetime | str
+    q: str
     page_size: int
 
 
@@ -298,6 +301,12 @@ class ClientRoutes:
         client_id = client.client_id if isinstance(client, Client) else client
         headers = {"If-Match": client.etag} if isinstance(client, Client) and client.etag else {}
         return Call("POST", self._url(client_id, "secret"), _client_secret, headers=headers, idempotent=False)
+
+    def delete(self, client: Client | str, etag: str | None) -> Call[None]:
+        client_id = client.client_id if isinstance(client, Client) else client
+        etag = etag or (client.etag if isinstance(client, Client) else None)
+        headers = {"If-Match": etag} if etag is not None else {}
+        return Call("DELETE", self._url(client_id), no_content, headers=headers)
 
     def page(self, page_size: int | None, cursor: str | None) -> Call[Page[Client]]:
         return Call(
