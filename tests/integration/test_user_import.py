@@ -433,3 +433,16 @@ def test_without_a_policy_the_tenants_settings_apply(keystead: Keystead, factory
     progress = run(keystead, tenant, rows)
     assert [(e.line, e.field) for e in progress.errors] == [(1, "password")]
     assert stored_hash(keystead, tenant, "fits").startswith("$argon2id$v=19$m=9216,t=4,p=1$")
+
+
+def test_an_imported_keycloak_user_signs_in_through_the_login_page(
+    keystead: Keystead, factory: Factory, client: Any
+) -> None:
+    from tests.support.flow import Flow
+
+    tenant = factory.tenant()
+    rp = factory.client(tenant)
+    run(keystead, tenant, [{"username": "kc-page", "credentials": keycloak_pbkdf2("sha256")}])
+    result = Flow(client, tenant.name).login(rp, "kc-page", PASSWORD)
+    assert "code" in result.params
+    assert is_current_argon2id(stored_hash(keystead, tenant, "kc-page"))
