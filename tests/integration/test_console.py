@@ -6,6 +6,7 @@ shown once, keyset pages."""
 from __future__ import annotations
 
 import re
+import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,7 +57,7 @@ def admin(factory: Factory, keystead: Keystead, tenant: Tenant, username: str | 
 
 
 def sign_in(
-    http: httpx.Client, tenant: Tenant, user: User, *, next_path: str | None = None
+    http: httpx.Client, tenant: Tenant, user: User, *, next_path: str | None = None, base: str = BASE
 ) -> httpx.Response:
     """Open the console, sign in on Keystead's login page, and return the callback's response."""
     start = http.get(next_path or f"/t/{tenant.name}/console/")
@@ -73,7 +74,7 @@ def sign_in(
             page, data={"csrf_token": token.group(1), "username": user.username, "password": PASSWORD}
         )
     location = response.headers["location"]
-    assert location.startswith(f"{BASE}/t/{tenant.name}/console/callback?"), location
+    assert location.startswith(f"{base}/t/{tenant.name}/console/callback?"), location
     return http.get(location)
 
 
@@ -158,6 +159,7 @@ def test_a_tenant_admin_cannot_reach_another_tenant_on_any_route(
             f"users/{victim.id}/delete": {"confirm": victim.username},
             "clients": {"name": "Evil", "kind": "service"},
             "keys/rotate": {},
+            "settings": {"section": "branding", "version": "0", "display_name": "Pwned"},
         }
         for path, data in writes.items():
             assert http.post(f"{base}/{path}", data={"csrf_token": csrf, **data}).status_code == 403, path
@@ -165,6 +167,7 @@ def test_a_tenant_admin_cannot_reach_another_tenant_on_any_route(
     assert keystead.storage.user_by_login(other.id, "intruder") is None
     assert keystead.clients.list(other.id) == []
     assert keystead.audit.page(other.id) == []
+    assert keystead.tenants.get(other.name).display_name == other.display_name
     # the other tenant's own console does not accept this tenant's cookie either
     assert http.get(f"/t/{other.name}/console/tenants/{other.name}/users").status_code == 303
 
@@ -457,3 +460,66 @@ def test_user_create_takes_repeatable_roles(tmp_path: Path, monkeypatch: pytest.
         assert k.storage.user_by_login(tenant.id, "eve") is None
     finally:
         k.close()
+
+
+def test_settings_are_changed_through_the_settings_service_as_a_compare_and_set(
+    http: httpx.Client, factory: Factory, keystead: Keystead
+) -> None:
+    tenant = factory.tenant()
+    csrf = signed_in(http, tenant, admin(factory, keystead, tenant))
+    page = http.get(f"{console(tenant)}/settings")
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version is not None
+    form = {
+        "csrf_token": csrf,
+        "version": version.group(1),
+        "section": "branding",
+        "display_name": "Acme Rebrand",
+    }
+    bad = http.post(f"{console(tenant)}/settings", data={**form, "primary_color": "teal"})
+    assert bad.status_code == 400
+    assert 'id="primary_color-error"' in bad.text
+    assert keystead.tenants.get(tenant.name).display_name == tenant.display_name
+    saved = http.post(f"{console(tenant)}/settings", data={**form, "primary_color": "#0F766E"})
+    assert saved.status_code == 303
+    changed = keystead.tenants.get(tenant.name)
+    assert (changed.display_name, changed.brand_color) == ("Acme Rebrand", "#0f766e")
+    [event] = keystead.audit.page(tenant.id, action="tenant.settings.update")
+    assert event.after["branding"]["primary_color"] == "#0f766e"  # type: ignore[index]
+    stale = http.post(f"{console(tenant)}/settings", data={**form, "display_name": "Lost update"})
+    assert stale.status_code == 409
+    assert keystead.tenants.get(tenant.name).display_name == "Acme Rebrand"
+    tokens = {"csrf_token": csrf, "section": "tokens", "version": str(int(version.group(1)) + 1)}
+    lifetimes = http.post(
+        f"{console(tenant)}/settings", data={**tokens, "access_token_ttl": "300", "session_ttl": "x"}
+    )
+    assert lifetimes.status_code == 400
+    assert 'id="session_ttl-error"' in lifetimes.text
+    ok = http.post(f"{console(tenant)}/settings", data={**tokens, "access_token_ttl": "300"})
+    assert ok.status_code == 303
+    assert keystead.tenant_settings.read(tenant.id).tokens.access_token_ttl == 300
+
+
+def test_on_https_the_console_cookies_are_secure(db_url: str, clock: FrozenClock) -> None:
+    from starlette.testclient import TestClient
+
+    from keystead.http.app import create_app
+
+    base = "https://id.example.com"
+    settings = load_settings(database={"url": db_url}, passwords=FAST_PASSWORDS, server={"base_url": base})
+    k = build(settings, clock=clock)
+    try:
+        tenant = k.tenants.create(f"tls{uuid.uuid4().hex[:12]}", "TLS Corp")
+        boss = k.users.create(tenant.id, "boss", password=PASSWORD, roles=[ADMIN_ROLE])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with TestClient(create_app(k), base_url=base, follow_redirects=False) as http:
+                done = sign_in(http, tenant, boss, base=base)
+        cookies = [v.lower() for name, v in done.headers.multi_items() if name == "set-cookie"]
+        console_cookie = next(c for c in cookies if c.startswith("ks_console="))
+        assert "secure" in console_cookie and "httponly" in console_cookie
+        assert k.clients.lookup(tenant.id, CONSOLE_CLIENT_ID).redirect_uris == (
+            f"{base}/t/{tenant.name}/console/callback",
+        )
+    finally:
+        k.passwords.close()

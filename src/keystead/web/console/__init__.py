@@ -56,5 +56,6 @@ def routes() -> list[BaseRoute]:
         Route(f"{T}/keys", r(keys.list_keys), methods=GET),
         Route(f"{T}/keys/rotate", r(keys.rotate_keys), methods=POST),
         Route(f"{T}/settings", r(settings.show_settings), methods=GET),
+        Route(f"{T}/settings", r(settings.update_settings), methods=POST),
         Route(f"{T}/audit", r(audit.list_events), methods=GET),
     ]
