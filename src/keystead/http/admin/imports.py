@@ -133,8 +133,13 @@ def get_import_job(ctx: Admin, job_id: JobId) -> Response:
     return json_response(job_json(ctx.app.imports.get(ctx.tenant.id, job_id)))
 
 
+class NdjsonStream(StreamingResponse):
+    media_type = NDJSON
+
+
 @router.get(
     "/users/export",
+    response_class=NdjsonStream,
     responses={
         200: {
             "description": "One user per line, in the import's format",
@@ -157,7 +162,7 @@ def export_users(
         "Cache-Control": "no-store",
         "Content-Disposition": f'attachment; filename="{ctx.tenant.name}-users.jsonl"',
     }
-    return StreamingResponse(lines, media_type=NDJSON, headers=headers)
+    return NdjsonStream(lines, media_type=NDJSON, headers=headers)
 
 
 def _audit_export(ctx: AdminContext, include_password_hashes: bool) -> None:
