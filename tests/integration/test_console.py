@@ -192,6 +192,8 @@ def test_a_platform_admin_manages_another_tenant_and_the_audit_event_lands_there
     assert event.actor == f"{root.id} via {CONSOLE_CLIENT_ID}"
     switched = http.get(f"/t/{platform.name}/console/switch?tenant={other.name}")
     assert switched.headers["location"] == f"{console(platform, other)}/users"
+    odd = http.get(f"/t/{platform.name}/console/switch", params={"tenant": "../../x"})
+    assert odd.headers["location"] == f"/t/{platform.name}/console/"
     assert http.get(f"{console(platform)}/users").status_code == 200
 
 

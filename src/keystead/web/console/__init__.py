@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -9,6 +11,7 @@ from keystead.web.console import audit, auth, clients, keys, settings, user_deta
 from keystead.web.console.context import Console, console_route
 
 T = "/tenants/{target}"
+TENANT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 GET, POST = ["GET"], ["POST"]
 
 
@@ -17,8 +20,10 @@ def _home(c: Console) -> Response:
 
 
 def _switch(c: Console) -> Response:
+    """The tenant switcher's target (a GET form: it works without JavaScript). Whether the
+    administrator may manage that tenant is decided by the page it leads to."""
     name = c.query("tenant", max_length=63)
-    return c.redirect(f"{c.base}/tenants/{name}/users" if name else f"{c.base}/")
+    return c.redirect(f"{c.base}/tenants/{name}/users" if TENANT_NAME.match(name) else f"{c.base}/")
 
 
 def routes() -> list[BaseRoute]:
