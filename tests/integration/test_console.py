@@ -525,3 +525,20 @@ def test_on_https_the_console_cookies_are_secure(db_url: str, clock: FrozenClock
         )
     finally:
         k.passwords.close()
+
+
+def test_an_unexpected_error_is_a_styled_500_page(
+    http: httpx.Client, factory: Factory, keystead: Keystead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = factory.tenant()
+    csrf = signed_in(http, tenant, admin(factory, keystead, tenant))
+
+    def broken(tenant_id: str) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(keystead.keys, "rotate", broken)
+    response = http.post(f"{console(tenant)}/keys/rotate", data={"csrf_token": csrf})
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "database went away" not in response.text
+    assert keystead.audit.page(tenant.id, action="keys.rotate") == []

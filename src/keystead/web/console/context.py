@@ -162,6 +162,14 @@ def _serve(request: Request, form: Params, handler: Handler) -> Response:
         response = refused(c, "Not found", "There is nothing here. It may have been deleted.", 404)
     except InvalidRequest as exc:
         response = refused(c, "This request is not valid", exc.description, 400)
+    except Exception:
+        log.exception("unexpected error in the admin console")
+        response = refused(
+            c,
+            "Something went wrong",
+            "The request could not be completed. Check the page, then try again.",
+            500,
+        )
     _finish(c, response, now)
     return response
 
