@@ -25,6 +25,7 @@ from keystead.clock import FrozenClock
 from keystead.config import Settings, load_settings
 from keystead.ports.records import Tenant, User
 from keystead.protocols.oauth2.client_auth import ClientCredentials
+from keystead.protocols.oauth2.errors import InvalidClient
 from keystead.services.console_access import ADMIN_ROLE, CONSOLE_CLIENT_ID
 from keystead.web.console.auth import safe_next
 from keystead.wiring import Keystead, build
@@ -542,3 +543,80 @@ def test_an_unexpected_error_is_a_styled_500_page(
     assert "Something went wrong" in response.text
     assert "database went away" not in response.text
     assert keystead.audit.page(tenant.id, action="keys.rotate") == []
+
+
+def test_create_user_and_set_password_refuse_bad_input_and_write_nothing(
+    http: httpx.Client, factory: Factory, keystead: Keystead
+) -> None:
+    tenant = factory.tenant()
+    csrf = signed_in(http, tenant, admin(factory, keystead, tenant))
+    users = f"{console(tenant)}/users"
+    bad_email = http.post(users, data={"csrf_token": csrf, "username": "dora", "email": "not-an-email"})
+    assert bad_email.status_code == 400
+    assert 'id="email" name="email" value="not-an-email"' in bad_email.text  # the form keeps what was typed
+    assert 'aria-invalid="true" aria-describedby="email-error"' in bad_email.text
+    short = http.post(users, data={"csrf_token": csrf, "username": "dora", "password": "short"})
+    assert short.status_code == 400 and 'id="password-error"' in short.text
+    assert keystead.storage.user_by_login(tenant.id, "dora") is None
+    assert http.post(users, data={"csrf_token": csrf, "username": "dora"}).status_code == 303
+    taken = http.post(users, data={"csrf_token": csrf, "username": "DORA"})
+    assert taken.status_code == 409 and "already in use" in taken.text
+    dora = keystead.users.find(tenant.id, "dora")
+    assert dora.roles == () and dora.password_hash is None
+
+    password = f"{console(tenant)}/users/{dora.id}/password"
+    differ = http.post(
+        password, data={"csrf_token": csrf, "password": "long enough 1", "confirm": "long enough 2"}
+    )
+    assert differ.status_code == 400 and "differ" in differ.text
+    too_short = http.post(password, data={"csrf_token": csrf, "password": "short", "confirm": "short"})
+    assert too_short.status_code == 400
+    assert keystead.users.get(tenant.id, dora.id).password_hash is None
+    done = http.post(
+        password, data={"csrf_token": csrf, "password": "long enough 1", "confirm": "long enough 1"}
+    )
+    assert done.status_code == 303
+    assert keystead.login.authenticate(tenant.id, "dora", "long enough 1", "127.0.0.1").id == dora.id
+    [event] = keystead.audit.page(tenant.id, action="user.password.set")
+    assert event.target == dora.id and "long enough" not in repr(event)
+
+
+def test_client_edits_rotation_and_disabling_and_the_console_client_is_protected(
+    http: httpx.Client, factory: Factory, keystead: Keystead
+) -> None:
+    tenant = factory.tenant()
+    csrf = signed_in(http, tenant, admin(factory, keystead, tenant))
+    rp = factory.client(tenant)
+    url = f"{console(tenant)}/clients/{rp.client_id}"
+    page = http.get(url)
+    version = re.search(r'name="version" value="([^"]+)"', page.text)
+    assert version is not None
+    form = {"csrf_token": csrf, "version": version.group(1), "name": "Portal"}
+    bad = http.post(url, data={**form, "redirect_uris": "http://portal.example/cb"})
+    assert bad.status_code == 400 and 'id="redirect_uris-error"' in bad.text
+    uris = "https://portal.example/cb\nhttps://portal.example/cb2"
+    saved = http.post(url, data={**form, "redirect_uris": uris})
+    assert saved.status_code == 303
+    client = keystead.clients.lookup(tenant.id, rp.client_id)
+    assert client.redirect_uris == ("https://portal.example/cb", "https://portal.example/cb2")
+    assert http.post(url, data={**form, "redirect_uris": uris}).status_code == 409  # the version moved on
+
+    rotated = http.post(f"{url}/secret", data={"csrf_token": csrf})
+    assert rotated.status_code == 303
+    shown = re.search(r'id="client-secret">([^<]+)<', http.get(url).text)
+    assert shown is not None and shown.group(1) != rp.secret
+    old = ClientCredentials(rp.client_id, rp.secret, "client_secret_basic")
+    new = ClientCredentials(rp.client_id, shown.group(1), "client_secret_basic")
+    assert keystead.clients.authenticate(tenant.id, new).client_id == rp.client_id
+    with pytest.raises(InvalidClient):
+        keystead.clients.authenticate(tenant.id, old)
+
+    assert http.post(f"{url}/status", data={"csrf_token": csrf, "status": "disabled"}).status_code == 303
+    assert keystead.clients.lookup(tenant.id, rp.client_id).status == "disabled"
+
+    own = f"{console(tenant)}/clients/{CONSOLE_CLIENT_ID}"
+    assert http.get(own).status_code == 200
+    refused = http.post(f"{own}/status", data={"csrf_token": csrf, "status": "disabled"})
+    assert refused.status_code == 400
+    assert keystead.clients.lookup(tenant.id, CONSOLE_CLIENT_ID).active
+    assert http.get(f"{console(tenant)}/users").status_code == 200
