@@ -373,3 +373,30 @@ def test_a_platform_admin_switches_tenants(context: Any, seeded: Seeded, shots: 
         page.get_by_label("Tenant").select_option(seeded.other_tenant)
     assert page.locator("#users-empty").is_visible()  # Other Corp has no users: the empty state
     _shot(page, shots, "platform-empty-tenant")
+
+
+def test_the_essential_actions_work_without_javascript(browser: Any, seeded: Seeded) -> None:
+    plain = browser.new_context(
+        viewport={"width": 1280, "height": 860}, locale="en-US", java_script_enabled=False
+    )
+    plain.set_default_timeout(10_000)
+    try:
+        page = plain.new_page()
+        _sign_in(page, seeded)
+        page.get_by_role("searchbox", name="Search users").fill("priya")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Search", exact=True).click()
+        assert "q=priya" in page.url
+        assert page.locator("#users-table tbody tr").count() == 10
+        with page.expect_navigation():
+            page.get_by_role("link", name="priya.silva").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Disable user").click()
+        assert page.locator("#user-status-badge").inner_text() == "Disabled"
+        with page.expect_navigation():
+            page.get_by_role("button", name="Enable user").click()
+        assert page.locator("#user-status-badge").inner_text() == "Active"
+        page.goto(f"{seeded.console}/tenants/{seeded.server.tenant}/keys")
+        assert page.get_by_role("button", name="Rotate keys").is_visible()
+    finally:
+        plain.close()
