@@ -620,3 +620,24 @@ def test_client_edits_rotation_and_disabling_and_the_console_client_is_protected
     assert refused.status_code == 400
     assert keystead.clients.lookup(tenant.id, CONSOLE_CLIENT_ID).active
     assert http.get(f"{console(tenant)}/users").status_code == 200
+
+
+def test_revoking_one_session_ends_only_that_one_and_only_for_its_user(
+    http: httpx.Client, factory: Factory, keystead: Keystead
+) -> None:
+    tenant = factory.tenant()
+    csrf = signed_in(http, tenant, admin(factory, keystead, tenant))
+    worker, bystander = factory.user(tenant), factory.user(tenant)
+    first = keystead.sessions.start(tenant.id, worker.id, acr=None, amr=("pwd",)).session
+    second = keystead.sessions.start(tenant.id, worker.id, acr=None, amr=("pwd",)).session
+    other = keystead.sessions.start(tenant.id, bystander.id, acr=None, amr=("pwd",)).session
+    base = f"{console(tenant)}/users/{worker.id}/sessions"
+    wrong_user = http.post(f"{base}/{other.id}/revoke", data={"csrf_token": csrf})
+    assert wrong_user.status_code == 404
+    assert keystead.sessions.find(tenant.id, other.id) is not None
+    done = http.post(f"{base}/{first.id}/revoke", data={"csrf_token": csrf})
+    assert done.status_code == 303
+    assert [s.id for s in keystead.sessions.of_user(tenant.id, worker.id)] == [second.id]
+    [event] = keystead.audit.page(tenant.id, action="session.revoke")
+    assert event.target == first.id and event.before["user_id"] == worker.id  # type: ignore[index]
+    assert http.post(f"{base}/{first.id}/revoke", data={"csrf_token": csrf}).status_code == 404
