@@ -79,6 +79,7 @@ def test_patch_needs_the_current_etag_and_a_stale_one_writes_nothing(api: Api):
         ({"login_methods": ["carrier-pigeon"]}, "login_methods.0"),
         ({"password_hashing": {"memory_kib": 8192, "time_cost": 1}}, "password_hashing.time_cost"),
         ({"password_hashing": {"time_cost": 3}}, "password_hashing.memory_kib"),
+        ({"password_hashing": {"memory_kib": 262144, "time_cost": 5}}, "password_hashing.time_cost"),
         ({"password_policy": {"min_length": 4}}, "password_policy.min_length"),
         ({"version": 7}, "version"),
         ({"theme": "dark"}, "theme"),

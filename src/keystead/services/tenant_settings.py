@@ -32,6 +32,8 @@ MAX_REFRESH_TTL = 400 * 86400
 #: spend at least this much memory x passes; lower parameters are refused.
 OWASP_MIN_MEMORY_KIB = 7168
 OWASP_MIN_MEMORY_X_PASSES = 35840
+MAX_MEMORY_KIB = 256 * 1024
+MAX_MEMORY_X_PASSES = 1024 * 1024
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 #: Branding kept in the tenant's columns (which the hosted pages read): setting -> column.
 BRANDING_COLUMNS = {"display_name": "display_name", "logo_url": "logo_url", "primary_color": "brand_color"}
@@ -91,11 +93,12 @@ class Branding(_Model):
 
 
 class PasswordHashing(_Model):
-    """argon2id costs; at least one of OWASP's recommended configurations."""
+    """argon2id costs: at least one of OWASP's recommended configurations, and at most
+    ``MAX_MEMORY_X_PASSES`` (a tenant admin cannot make every sign-in a denial of service)."""
 
-    memory_kib: Annotated[Int, Field(ge=OWASP_MIN_MEMORY_KIB, le=1024 * 1024)]
-    time_cost: Annotated[Int, Field(ge=1, le=20)]
-    parallelism: Annotated[Int, Field(ge=1, le=16)] = 1
+    memory_kib: Annotated[Int, Field(ge=OWASP_MIN_MEMORY_KIB, le=MAX_MEMORY_KIB)]
+    time_cost: Annotated[Int, Field(ge=1, le=10)]
+    parallelism: Annotated[Int, Field(ge=1, le=8)] = 1
 
     @field_validator("time_cost")
     @classmethod
@@ -105,6 +108,8 @@ class PasswordHashing(_Model):
             raise ValueError(
                 "below OWASP's argon2id minimums (e.g. memory_kib 19456 with time_cost 2, or 47104 with 1)"
             )
+        if memory is not None and memory * value > MAX_MEMORY_X_PASSES:
+            raise ValueError(f"memory_kib x time_cost above {MAX_MEMORY_X_PASSES}")
         return value
 
     def params(self) -> HashParams:

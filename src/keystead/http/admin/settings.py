@@ -39,9 +39,9 @@ class TokenLifetimesPatch(StrictModel):
 
 
 class PasswordHashingPatch(StrictModel):
-    memory_kib: Annotated[int, Field(ge=1, le=1024 * 1024)] | None = None
-    time_cost: Annotated[int, Field(ge=1, le=20)] | None = None
-    parallelism: Annotated[int, Field(ge=1, le=16)] | None = None
+    memory_kib: Annotated[int, Field(ge=1, le=256 * 1024)] | None = None
+    time_cost: Annotated[int, Field(ge=1, le=10)] | None = None
+    parallelism: Annotated[int, Field(ge=1, le=8)] | None = None
 
 
 class PasswordPolicyPatch(StrictModel):
