@@ -641,3 +641,22 @@ def test_revoking_one_session_ends_only_that_one_and_only_for_its_user(
     [event] = keystead.audit.page(tenant.id, action="session.revoke")
     assert event.target == first.id and event.before["user_id"] == worker.id  # type: ignore[index]
     assert http.post(f"{base}/{first.id}/revoke", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_after_the_idle_timeout_signing_in_again_asks_for_the_password(
+    http: httpx.Client, factory: Factory, keystead: Keystead, clock: FrozenClock
+) -> None:
+    tenant = factory.tenant()
+    boss = admin(factory, keystead, tenant)
+    signed_in(http, tenant, boss)
+    http.cookies.delete("ks_console", path=f"/t/{tenant.name}/console")
+    start = http.get(f"/t/{tenant.name}/console/signin")
+    assert "max_age=1800" in start.headers["location"]
+    fresh = http.get(start.headers["location"])  # a recent SSO sign-in is reused
+    assert fresh.headers["location"].startswith(f"{BASE}/t/{tenant.name}/console/callback?")
+    assert http.get(fresh.headers["location"]).status_code == 303
+    assert http.get(f"{console(tenant)}/users").status_code == 200
+    clock.advance(31 * 60)
+    assert http.get(f"{console(tenant)}/users").status_code == 303  # idle: the console session ended
+    stale = http.get(http.get(f"/t/{tenant.name}/console/signin").headers["location"])
+    assert "/interaction/" in stale.headers["location"]  # the password again, not a silent sign-in

@@ -32,6 +32,7 @@ from keystead.web.console import render
 from keystead.web.console.context import Console
 from keystead.web.console.session import (
     ABSOLUTE_TIMEOUT,
+    IDLE_TIMEOUT,
     LOGIN_COOKIE,
     LOGIN_TIMEOUT,
     SESSION_COOKIE,
@@ -105,6 +106,8 @@ def _sign_in(request: Request) -> Response:
             "nonce": login.nonce,
             "code_challenge": pkce.s256(login.verifier),
             "code_challenge_method": "S256",
+            # an SSO sign-in older than the idle timeout asks for the password again
+            "max_age": str(IDLE_TIMEOUT),
         }
     )
     response = RedirectResponse(f"{home.base_path}/authorize?{query}", status_code=303)
@@ -211,6 +214,10 @@ def _id_token_claims(
     claims = verified.claims
     if claims.get("nonce") != nonce or claims.get("azp", CONSOLE_CLIENT_ID) != CONSOLE_CLIENT_ID:
         raise bad
+    auth_time = claims.get("auth_time")
+    skew = app.settings.tokens.clock_skew
+    if not isinstance(auth_time, int | float) or now - auth_time > IDLE_TIMEOUT + skew:
+        raise bad  # OIDC Core 3.1.2.1: with max_age, the client checks auth_time
     return claims
 
 
