@@ -11,6 +11,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from keystead.errors import Stale
 from keystead.wiring import Keystead
 from tests.admin.conftest import API, Api, assert_problem
 from tests.support.factories import Factory, RegisteredClient
@@ -252,3 +253,32 @@ def test_only_this_tenants_admins_and_platform_admins(api: Api, other_api: Api, 
     )
     assert patched.status_code == 200, patched.text
     assert _read(api)[0]["branding"]["background_color"] == "#000000"
+
+
+def test_two_writers_of_the_same_version_one_wins(api: Api, keystead: Keystead):
+    service = keystead.tenant_settings
+    read = service.read(api.tenant.id)
+
+    first = service.update(api.tenant.id, {"tokens": {"code_ttl": 30}}, expected_version=read.version)
+
+    with pytest.raises(Stale):
+        service.update(api.tenant.id, {"tokens": {"code_ttl": 45}}, expected_version=read.version)
+    assert service.read(api.tenant.id) == first
+    # the store's compare-and-set itself refuses a stale version, whatever the service read
+    assert not keystead.storage.update_tenant_settings(api.tenant.id, {"version": 9}, expected_version=0)
+    assert service.read(api.tenant.id).version == 1
+
+
+def test_settings_stored_under_older_rules_fall_back_to_defaults(
+    api: Api, keystead: Keystead, factory: Factory
+):
+    keystead.storage.update_tenant(
+        api.tenant.id, settings={"version": 4, "tokens": {"code_ttl": 1}, "odd": True}
+    )
+    keystead.tenants.forget()
+
+    settings = keystead.tenant_settings.read(api.tenant.id)
+
+    assert settings.version == 4 and settings.tokens.code_ttl == keystead.settings.tokens.code_ttl
+    # and the tenant still works: a client is created with the defaults
+    assert factory.client(api.tenant).client.access_token_ttl == 600

@@ -169,6 +169,19 @@ def test_list_pages_by_name_with_a_signed_cursor(platform: Platform):
     assert_problem(tampered, 400, "invalid-cursor")
 
 
+def test_name_prefix_is_a_literal_prefix_not_a_like_pattern(platform: Platform):
+    prefix = unique("lit")
+    platform.create(name=f"{prefix}-a")
+
+    for pattern in (f"{prefix[:3]}%", f"{prefix[:3]}_", "%", "_"):
+        listed = platform.request("GET", "", params={"name_prefix": pattern})
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["items"] == [], pattern
+    assert [
+        t["name"] for t in platform.request("GET", "", params={"name_prefix": prefix}).json()["items"]
+    ] == [f"{prefix}-a"]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
