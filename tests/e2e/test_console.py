@@ -201,7 +201,7 @@ def test_an_admin_manages_clients_and_users_end_to_end(
     page.get_by_label("Username").fill("quinn.hughes")
     page.get_by_label("Email").fill("quinn@acme.test")
     page.get_by_label("Full name").fill("Quinn Hughes")
-    page.get_by_label("Initial password").fill("quinn's password 42")
+    page.get_by_label("Initial password").fill("violet staircase 42")
     _shot(page, shots, "user-new")
     with page.expect_navigation():
         page.get_by_role("button", name="Create user").click()
@@ -212,7 +212,7 @@ def test_an_admin_manages_clients_and_users_end_to_end(
     other = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
     try:
         quinn = other.new_page()
-        _sign_in(quinn, seeded, "quinn.hughes", "quinn's password 42")
+        _sign_in(quinn, seeded, "quinn.hughes", "violet staircase 42")
         assert quinn.get_by_role("heading", name="This account cannot use the console").is_visible()
         assert not [c for c in other.cookies() if c["name"] == "ks_console"]
         _shot(quinn, shots, "refused")

@@ -18,6 +18,21 @@
       select.addEventListener("change", function () { form.submit(); });
     });
 
+    // A form posts once: its submit buttons are disabled once it is on its way (a double click
+    // must not create two clients). The buttons carry no name, so nothing is lost from the form.
+    document.querySelectorAll("form[method=post]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        setTimeout(function () {
+          form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+        }, 0);
+      });
+    });
+
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) return;  // back to a page kept in memory: its buttons work again
+      document.querySelectorAll("button[type=submit]:disabled").forEach(function (b) { b.disabled = false; });
+    });
+
     // "Copy" buttons next to values shown once (client secrets).
     if (navigator.clipboard) {
       document.querySelectorAll("button[data-copy]").forEach(function (button) {
