@@ -11,13 +11,16 @@ import contextlib
 import os
 import random
 import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 
 from keystead.ports.records import User
 
@@ -99,9 +102,20 @@ def scratch_database(base_url: str) -> Iterator[str]:
     try:
         yield base_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str) -> None:
+    """Drop ``name`` once nothing uses it (an autovacuum worker may hold it for a moment)."""
+    for _ in range(30):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            return
+        except OperationalError:
+            time.sleep(1)
+    print(f"warning: could not drop database {name}", file=sys.stderr)
 
 
 @contextlib.contextmanager
