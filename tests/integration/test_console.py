@@ -660,3 +660,48 @@ def test_after_the_idle_timeout_signing_in_again_asks_for_the_password(
     assert http.get(f"{console(tenant)}/users").status_code == 303  # idle: the console session ended
     stale = http.get(http.get(f"/t/{tenant.name}/console/signin").headers["location"])
     assert "/interaction/" in stale.headers["location"]  # the password again, not a silent sign-in
+
+
+def test_a_tenant_on_a_custom_domain_has_its_console_at_slash_console(
+    db_url: str, clock: FrozenClock
+) -> None:
+    from starlette.testclient import TestClient
+
+    from keystead.http.app import create_app
+
+    settings = load_settings(
+        database={"url": db_url}, passwords=FAST_PASSWORDS, server={"base_url": "https://keystead.example"}
+    )
+    k = build(settings, clock=clock)
+    domain = f"id{uuid.uuid4().hex[:8]}.acme.test"
+    try:
+        tenant = k.tenants.create(f"cd{uuid.uuid4().hex[:12]}", "Domain Corp", custom_domain=domain)
+        k.users.create(tenant.id, "boss", password=PASSWORD, roles=[ADMIN_ROLE])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with TestClient(create_app(k), base_url=f"https://{domain}", follow_redirects=False) as http:
+                keys = f"/console/tenants/{tenant.name}/keys"
+                start = http.get(keys)
+                assert start.headers["location"] == f"/console/signin?next={keys}"
+                authorize = http.get(start.headers["location"]).headers["location"]
+                assert authorize.startswith("/authorize?")
+                login = http.get(authorize).headers["location"]
+                form = http.get(login)
+                token = _CSRF.search(form.text)
+                assert token is not None
+                back = http.post(
+                    login, data={"csrf_token": token.group(1), "username": "boss", "password": PASSWORD}
+                )
+                assert back.headers["location"].startswith(f"https://{domain}/console/callback?")
+                done = http.get(back.headers["location"])
+                assert done.status_code == 303
+                assert done.headers["location"] == keys
+                assert "path=/console;" in next(
+                    v.lower()
+                    for n, v in done.headers.multi_items()
+                    if n == "set-cookie" and v.startswith("ks_console=")
+                )
+                assert http.get(f"/console/tenants/{tenant.name}/users").status_code == 200
+                assert http.get(f"/t/{tenant.name}/console/").status_code == 404  # only on its domain
+    finally:
+        k.passwords.close()

@@ -140,7 +140,7 @@ def _serve(request: Request, form: Params, handler: Handler) -> Response:
     session = open_session(app.ring, home.tenant.id, request.cookies.get(SESSION_COOKIE), now)
     admin = _live_admin(app, home, session)
     if session is None or admin is None:
-        return _to_sign_in(request, base)
+        return _to_sign_in(request, home, base)
     target, platform = _target(app, home, admin, request.path_params.get("target"))
     if target is None:
         c = Console(request, app, home, admin, session, home.tenant, platform, form)
@@ -193,8 +193,10 @@ def _target(app: Keystead, home: TenantContext, admin: User, name: str | None) -
     return app.tenants.find_active(name), platform
 
 
-def _to_sign_in(request: Request, base: str) -> Response:
+def _to_sign_in(request: Request, home: TenantContext, base: str) -> Response:
     path = request.url.path if request.method == "GET" else f"{base}/"
+    if request.scope.get("keystead.custom_domain"):  # the path was rewritten to /t/{tenant}/...
+        path = path.removeprefix(f"/t/{home.tenant.name}")
     target = f"{base}/signin?next={quote(path, safe='/')}"
     response: Response
     if request.headers.get("hx-request") == "true":
