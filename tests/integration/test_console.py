@@ -705,3 +705,20 @@ def test_a_tenant_on_a_custom_domain_has_its_console_at_slash_console(
                 assert http.get(f"/t/{tenant.name}/console/").status_code == 404  # only on its domain
     finally:
         k.passwords.close()
+
+
+def test_sign_out_needs_the_csrf_token_and_ends_the_sso_session(
+    http: httpx.Client, factory: Factory, keystead: Keystead
+) -> None:
+    tenant = factory.tenant()
+    boss = admin(factory, keystead, tenant)
+    csrf = signed_in(http, tenant, boss)
+    [sso] = keystead.sessions.of_user(tenant.id, boss.id)
+    assert http.post(f"/t/{tenant.name}/console/signout", data={}).status_code == 403
+    assert keystead.sessions.find(tenant.id, sso.id) is not None
+    out = http.post(f"/t/{tenant.name}/console/signout", data={"csrf_token": csrf})
+    assert out.status_code == 303 and out.headers["location"] == f"/t/{tenant.name}/console/signed-out"
+    assert keystead.sessions.find(tenant.id, sso.id) is None
+    assert http.get(out.headers["location"]).status_code == 200
+    assert http.get(f"{console(tenant)}/users").status_code == 303
+    assert [e.target for e in keystead.audit.page(tenant.id, action="console.signout")] == [boss.id]

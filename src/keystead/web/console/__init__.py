@@ -7,7 +7,7 @@ import re
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from keystead.web.console import audit, auth, clients, keys, settings, user_detail, users
+from keystead.web.console import audit, auth, clients, keys, settings, signout, user_detail, users
 from keystead.web.console.context import Console, console_route
 
 T = "/tenants/{target}"
@@ -33,8 +33,8 @@ def routes() -> list[BaseRoute]:
         Route("/", r(_home), methods=GET),
         Route("/signin", auth.sign_in, methods=GET),
         Route("/callback", auth.callback, methods=GET),
-        Route("/signout", r(auth.sign_out), methods=POST),
-        Route("/signed-out", auth.signed_out, methods=GET),
+        Route("/signout", r(signout.sign_out), methods=POST),
+        Route("/signed-out", signout.signed_out, methods=GET),
         Route("/switch", r(_switch), methods=GET),
         Route(f"{T}/users", r(users.list_users), methods=GET),
         Route(f"{T}/users", r(users.create_user), methods=POST),

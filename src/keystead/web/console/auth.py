@@ -29,7 +29,6 @@ from keystead.services.audit import Actor
 from keystead.services.console_access import CONSOLE_CLIENT_ID, CONSOLE_SCOPES, is_admin
 from keystead.services.secrets import new_token
 from keystead.web.console import render
-from keystead.web.console.context import Console
 from keystead.web.console.session import (
     ABSOLUTE_TIMEOUT,
     IDLE_TIMEOUT,
@@ -45,7 +44,6 @@ from keystead.web.console.session import (
     set_console_cookie,
 )
 from keystead.web.pages import not_found
-from keystead.web.render import SESSION_COOKIE as SSO_COOKIE
 from keystead.wiring import Keystead
 
 log = logging.getLogger("keystead.console")
@@ -219,27 +217,6 @@ def _id_token_claims(
     if not isinstance(auth_time, int | float) or now - auth_time > IDLE_TIMEOUT + skew:
         raise bad  # OIDC Core 3.1.2.1: with max_age, the client checks auth_time
     return claims
-
-
-def sign_out(c: Console) -> Response:
-    """End the SSO session behind the console session (that signs the administrator out of the
-    tenant, as RP-initiated logout does) and drop the console cookie."""
-    sso = c.app.sessions.find(c.home.tenant.id, c.session.sso_session_id)
-    if sso is not None:
-        c.app.sessions.end(sso)
-    c.app.audit.record(c.home.tenant.id, c.actor, "console.signout", c.admin.id)
-    c.ended = True
-    response = RedirectResponse(f"{c.base}/signed-out", status_code=303)
-    clear_console_cookie(c.request, response, SESSION_COOKIE, path=c.base)
-    clear_console_cookie(c.request, response, SSO_COOKIE, path=c.home.base_path or "/")
-    return response
-
-
-async def signed_out(request: Request) -> Response:
-    home = tenant_context(request)
-    if home is None:
-        return not_found(request)
-    return render.bare(home.tenant, home.base_path, "console/signed_out.html", title="Signed out")
 
 
 def _failed(home: TenantContext, failed: SignInFailed) -> Response:
