@@ -11,6 +11,7 @@ from keystead.services.audit import Audit
 from keystead.services.authorization import Authorization
 from keystead.services.clients import Clients
 from keystead.services.consents import Consents
+from keystead.services.factors import Factors
 from keystead.services.console_access import ConsoleAccess
 from keystead.services.keys import KeyManager
 from keystead.services.login import PasswordLogin
@@ -51,6 +52,7 @@ class Keystead:
     tenant_settings: TenantSettingsService
     imports: ImportJobs
     console: ConsoleAccess
+    factors: Factors
 
     def close(self) -> None:
         self.passwords.close()
@@ -137,4 +139,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
             settings_for=tenant_settings.for_tenant_id,
         ),
         console=ConsoleAccess(clients),
+        factors=Factors(storage, storage, ring, clock),
     )

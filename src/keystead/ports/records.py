@@ -257,3 +257,24 @@ class ImportJob:
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     finished_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserFactor:
+    """A second factor of a user: ``kind`` is ``"totp"`` or ``"recovery_codes"`` (later
+    ``"webauthn"``); ``status`` ``"pending"`` until enrolment is confirmed, then ``"active"``.
+    ``secret`` is AES-GCM ciphertext (never the secret itself); ``data`` holds the kind's state
+    (the last TOTP step used, recovery code HMACs and when each was used, the failure count);
+    ``version`` grows by one on every update (compare-and-set)."""
+
+    id: str
+    tenant_id: str
+    user_id: str
+    kind: str
+    name: str
+    status: str
+    created_at: float
+    secret: bytes | None = field(default=None, repr=False)
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+    version: int = 1
+    last_used_at: float | None = None

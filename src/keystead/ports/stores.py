@@ -21,6 +21,7 @@ from keystead.ports.records import (
     StoredKey,
     Tenant,
     User,
+    UserFactor,
 )
 
 
@@ -249,6 +250,29 @@ class IdempotencyStore(Protocol):
     def release_idempotency_key(self, tenant_id: str, actor: str, key: str) -> None: ...
 
 
+class FactorStore(Protocol):
+    """A user's second factors. Updates are compare-and-set on ``UserFactor.version``."""
+
+    def add_factor(self, factor: UserFactor, *, replace: str | None = None) -> None:
+        """Insert ``factor``; in the same transaction, first delete the user's factors of the
+        same kind and name whose status is ``replace`` (``"any"``: whatever their status).
+        Raises ``Conflict`` when the user already has a factor of that kind and name."""
+        ...
+
+    def factor_by_id(self, tenant_id: str, user_id: str, factor_id: str) -> UserFactor | None: ...
+    def factors_of_user(self, tenant_id: str, user_id: str) -> Sequence[UserFactor]:
+        """Oldest first."""
+        ...
+
+    def update_factor(self, factor: UserFactor, **fields: Any) -> UserFactor | None:
+        """Write ``fields`` if the stored factor still has ``factor.version`` (its version grows
+        by one); the updated factor, or ``None`` when it changed or is gone meanwhile."""
+        ...
+
+    def delete_factor(self, tenant_id: str, user_id: str, factor_id: str) -> bool: ...
+    def delete_factors_of_user(self, tenant_id: str, user_id: str) -> int: ...
+
+
 class Storage(
     TenantStore,
     UserStore,
@@ -267,6 +291,7 @@ class Storage(
     ImportJobStore,
     AuditStore,
     IdempotencyStore,
+    FactorStore,
     Protocol,
 ):
     """Everything one backend provides; wired once in the app factory."""

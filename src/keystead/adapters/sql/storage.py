@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from keystead.adapters.sql.audit import AuditTables
 from keystead.adapters.sql.bulk import BulkUserTables
 from keystead.adapters.sql.directory import DirectoryTables
+from keystead.adapters.sql.factors import FactorTables
 from keystead.adapters.sql.grants import GrantTables
 from keystead.adapters.sql.import_jobs import ImportJobTables
 from keystead.adapters.sql.keys import KeyTables
@@ -23,6 +24,7 @@ class SqlStorage(
     KeyTables,
     AuditTables,
     ImportJobTables,
+    FactorTables,
 ):
     def __init__(self, engine: Engine) -> None:
         self._bind(engine)

@@ -113,6 +113,28 @@ import_jobs = Table(
     Index("ix_import_jobs_tenant_time", "tenant_id", "created_at", "id"),
 )
 
+# Second factors (migration 0005): TOTP authenticators and recovery code sets, later passkeys.
+# ``secret`` is AES-GCM ciphertext (associated data: tenant, user, factor id); ``data`` holds
+# what is not secret or only an HMAC (the last TOTP step used, recovery code MACs, the failure
+# count); every update is a compare-and-set on ``version`` (adapters/sql/factors.py).
+user_factors = Table(
+    "user_factors",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("secret", LargeBinary),
+    Column("data", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("last_used_at", Double),
+    UniqueConstraint("tenant_id", "user_id", "kind", "name", name="uq_user_factors_name"),
+    Index("ix_user_factors_user", "tenant_id", "user_id"),
+)
+
 clients = Table(
     "clients",
     metadata,
