@@ -156,7 +156,7 @@ def operations(
         ),
         "q: first name": lambda i: page(tenant_id, after=None, limit=PAGE + 1, q=data.person(i)[0]),
         "q: email domain (common)": lambda i: page(
-            tenant_id, after=None, limit=PAGE + 1, q=data.DOMAINS[i % len(data.DOMAINS)].split(".")[0]
+            tenant_id, after=None, limit=PAGE + 1, q=data.domain(i).split(".")[0]
         ),
     }
     results: dict[str, dict[str, float]] = {}

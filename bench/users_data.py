@@ -2,7 +2,8 @@
 
 User ``i`` is ``{first}.{last}{i}`` with email ``{first}{i}@{domain}``: 200 first names, 1,000
 last names and 20 domains, so a first name matches ~N/200 users, a last name ~N/1,000, a first
-and a last name together ~N/200,000, and a domain ~N/20 (spread evenly over username order).
+and a last name together ~N/200,000, and a domain ~N/20 (spread evenly over username order). First
+names share prefixes (``kalo`` starts ``kalon``, ``kalol``, ``kalos``), as real ones do.
 """
 
 from __future__ import annotations
@@ -44,8 +45,14 @@ def username(i: int) -> str:
     return f"{first}.{last}{i}"
 
 
+def domain(i: int) -> str:
+    # Hashed, not ``i % 20``: a domain must not follow the first name (``i % 200``), or all of a
+    # domain's users would sit together in username order.
+    return DOMAINS[(i * 2_654_435_761 >> 16) % len(DOMAINS)]
+
+
 def email(i: int) -> str:
-    return f"{person(i)[0]}{i}@{DOMAINS[i % len(DOMAINS)]}"
+    return f"{person(i)[0]}{i}@{domain(i)}"
 
 
 def user_id(i: int) -> str:
