@@ -347,3 +347,15 @@ def test_concurrent_uses_of_one_code_one_succeeds(
     stored = keystead.storage.factors_of_user(user.tenant_id, user.id)[0]
     assert stored.data["last_step"] == int(at_step_start.now // STEP)
     assert stored.data["failures"] == threads - 1
+
+
+def test_a_user_has_at_most_ten_authenticators(keystead: Keystead, user: User) -> None:
+    for i in range(10):
+        keystead.factors.enrol_totp(user.tenant_id, user.id, name=f"Device {i}")
+
+    with pytest.raises(InvalidInput) as err:
+        keystead.factors.enrol_totp(user.tenant_id, user.id, name="Device 10")
+    assert err.value.field == "name"
+    assert len(keystead.factors.list_factors(user.tenant_id, user.id)) == 10
+    keystead.factors.enrol_totp(user.tenant_id, user.id, name="Device 3")  # replaces the pending one
+    assert len(keystead.factors.list_factors(user.tenant_id, user.id)) == 10

@@ -47,6 +47,7 @@ WINDOW = 1  # steps accepted either side of the current one
 SEED_BYTES = 20  # 160 bits
 DEFAULT_NAME = "Authenticator app"
 MAX_NAME = 100
+MAX_PER_USER = 10  # authenticators, pending ones included
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,20 +185,25 @@ class Totp:
         return self._ring.encrypt(seed.encode("ascii"), context=secret_context(factor))
 
     def _name(self, tenant_id: str, user_id: str, name: str | None) -> str:
-        taken = {
-            f.name
-            for f in self._store.factors_of_user(tenant_id, user_id)
-            if f.kind == KIND and f.status == "active"
-        }
-        if name is None:
-            label, n = DEFAULT_NAME, 1
-            while label in taken:
-                n += 1
-                label = f"{DEFAULT_NAME} {n}"
-            return label
-        label = " ".join(name.split())
-        if not label or len(label) > MAX_NAME or not label.isprintable():
-            raise InvalidInput("name", f"a name of 1 to {MAX_NAME} printable characters")
+        totps = [f for f in self._store.factors_of_user(tenant_id, user_id) if f.kind == KIND]
+        taken = {f.name for f in totps if f.status == "active"}
+        label = _label(name, taken)
         if label in taken:
             raise InvalidInput("name", "another authenticator has this name")
+        if sum(1 for f in totps if f.status == "active" or f.name != label) >= MAX_PER_USER:
+            raise InvalidInput("name", f"a user has at most {MAX_PER_USER} authenticators; remove one first")
         return label
+
+
+def _label(name: str | None, taken: set[str]) -> str:
+    """The name given, its spaces collapsed, or the first free default name."""
+    if name is None:
+        label, n = DEFAULT_NAME, 1
+        while label in taken:
+            n += 1
+            label = f"{DEFAULT_NAME} {n}"
+        return label
+    label = " ".join(name.split())
+    if not label or len(label) > MAX_NAME or not label.isprintable():
+        raise InvalidInput("name", f"a name of 1 to {MAX_NAME} printable characters")
+    return label

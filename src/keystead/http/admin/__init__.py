@@ -9,7 +9,18 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from keystead.http.admin import audit, clients, consents, imports, keys, sessions, settings, tenants, users
+from keystead.http.admin import (
+    audit,
+    clients,
+    consents,
+    factors,
+    imports,
+    keys,
+    sessions,
+    settings,
+    tenants,
+    users,
+)
 from keystead.http.admin.auth import gate
 from keystead.http.admin.problems import http_exception_handler
 from keystead.http.admin.ratelimit import RateLimiter
@@ -43,6 +54,7 @@ def create_admin_app(keystead: Keystead) -> FastAPI:
     app.include_router(clients.router)
     app.include_router(keys.router)
     app.include_router(sessions.router)
+    app.include_router(factors.router)
     app.include_router(consents.router)
     app.include_router(settings.router)
     app.include_router(tenants.router)
