@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keystead.adapters.counters import build_counters
 from keystead.adapters.sql import SqlStorage, create_engine_for, upgrade
 from keystead.clock import system_clock
 from keystead.config import Settings
@@ -11,9 +12,10 @@ from keystead.services.audit import Audit
 from keystead.services.authorization import Authorization
 from keystead.services.clients import Clients
 from keystead.services.consents import Consents
-from keystead.services.factors import Factors
 from keystead.services.console_access import ConsoleAccess
+from keystead.services.factors import Factors
 from keystead.services.keys import KeyManager
+from keystead.services.lockout import Lockouts
 from keystead.services.login import PasswordLogin
 from keystead.services.logout import Logout
 from keystead.services.passwords import Passwords
@@ -46,6 +48,7 @@ class Keystead:
     authorization: Authorization
     token_endpoint: TokenEndpoint
     login: PasswordLogin
+    lockouts: Lockouts
     logout: Logout
     audit: Audit
     consents: Consents
@@ -69,6 +72,8 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
     storage = SqlStorage(engine)
     ring = KeyRing(settings.secret_key.get_secret_value())
     t = settings.tokens
+    limiter = AttemptLimiter(settings.throttle, build_counters(settings, clock))
+    lockouts = Lockouts(limiter)
     passwords = Passwords(settings.passwords)
     keys = KeyManager(storage, ring, clock, t.max_token_ttl + t.clock_skew)
     tenant_settings = TenantSettingsService(storage, t, clock)
@@ -126,7 +131,8 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
             code_ttl_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).tokens.code_ttl,
         ),
         token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, codes=storage, ring=ring, clock=clock),
-        login=PasswordLogin(storage, passwords, AttemptLimiter(settings.throttle, clock)),
+        login=PasswordLogin(storage, passwords, limiter, lockouts),
+        lockouts=lockouts,
         logout=Logout(clients, keys, clock),
         audit=Audit(storage, clock),
         consents=Consents(storage, clock),

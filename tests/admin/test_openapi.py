@@ -21,6 +21,8 @@ EXPECTED = {
     ("get", "/tenants/{tenant}/users/{user_id}/sessions"): {"401", "403", "404", "422"},
     ("delete", "/tenants/{tenant}/users/{user_id}/sessions"): {"401", "403", "404", "422"},
     ("delete", "/tenants/{tenant}/sessions/{session_id}"): {"401", "403", "404", "422"},
+    ("get", "/tenants/{tenant}/users/{user_id}/lockout"): {"401", "403", "404", "422"},
+    ("delete", "/tenants/{tenant}/users/{user_id}/lockout"): {"401", "403", "404", "422"},
     ("get", "/tenants/{tenant}/users/{user_id}/factors"): {"401", "403", "404", "422"},
     ("delete", "/tenants/{tenant}/users/{user_id}/factors"): {"401", "403", "404", "422"},
     ("delete", "/tenants/{tenant}/users/{user_id}/factors/{factor_id}"): {"401", "403", "404", "422"},

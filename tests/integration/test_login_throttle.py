@@ -1,6 +1,7 @@
 """Login attempt throttling per account and per client IP (services/throttle.py), through the
 hosted login page: 429 with ``Retry-After``, even for the right password, until the wait is over.
-``X-Forwarded-For`` is honoured only from ``server.trusted_proxies``."""
+``X-Forwarded-For`` is honoured only from ``server.trusted_proxies``. Every test runs on
+in-process counters and on Redis (tests/support/redis_counters.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from keystead.config import load_settings
 from tests.conftest import FAST_PASSWORDS
 from tests.support.factories import PASSWORD, REDIRECT_URI
+from tests.support.redis_counters import BACKENDS, settings_for
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TRUSTED_PEER = "testclient"  # the peer address Starlette's TestClient reports by default
@@ -23,10 +25,11 @@ LOCK_AFTER = 5
 IP_LIMIT = 5
 
 
-@pytest.fixture
-def settings(db_url):
+@pytest.fixture(params=BACKENDS)
+def settings(db_url, request):
     """Small limits so tests reach them quickly; the TestClient's peer is a trusted proxy."""
     return load_settings(
+        **settings_for(request.param),
         database={"url": db_url},
         passwords=FAST_PASSWORDS,
         server={"base_url": "http://testserver", "trusted_proxies": [TRUSTED_PEER]},
@@ -248,16 +251,46 @@ def test_throttle_does_not_reveal_accounts(client, env):
     assert strip(real.text, "alice") == strip(ghost.text, "ghost")
 
 
-def test_checking_unknown_keys_keeps_no_state():
-    from keystead.clock import FrozenClock
-    from keystead.config import ThrottleSettings
-    from keystead.services.throttle import AttemptLimiter
+def test_wrong_password_and_unknown_account_answer_alike(client, env):
+    tenant, rp = env
+    login = LoginPage(client, tenant, rp)
+    wrong = login.attempt("alice", "wrong password", ip=_ip(1))
+    unknown = login.attempt("nobody", "wrong password", ip=_ip(2))
+    _failed(wrong)
+    _failed(unknown)
+    strip = lambda text, name: _CSRF.sub("", text).replace(f'value="{name}"', "")  # noqa: E731
+    assert strip(wrong.text, "alice") == strip(unknown.text, "nobody")
+    assert "retry-after" not in wrong.headers and "retry-after" not in unknown.headers
 
-    clock = FrozenClock()
-    limiter = AttemptLimiter(ThrottleSettings(), clock)
-    for i in range(1000):
-        assert limiter.check(f"acct{i}", f"10.0.{i // 256}.{i % 256}").allowed
-    limiter.failed("victim", "192.0.2.1")
-    clock.advance(ThrottleSettings().lockout_seconds + ThrottleSettings().window_seconds + 1)
-    assert limiter.check("victim", "192.0.2.1").allowed
-    assert limiter._failures == {}
+
+def test_right_password_on_a_locked_account_answers_like_a_wrong_one(client, env, clock):
+    """A refusal checks no password: it cannot tell the attacker the password was right."""
+    tenant, rp = env
+    login = LoginPage(client, tenant, rp)
+    for n in range(DELAY_AFTER):
+        _failed(login.attempt("alice", "wrong password", ip=_ip(n)))
+    right = login.attempt("alice", PASSWORD, ip=_ip(20))
+    wrong = login.attempt("alice", "wrong password", ip=_ip(21))
+    assert right.status_code == wrong.status_code == 429
+    assert right.headers["retry-after"] == wrong.headers["retry-after"]
+    assert _CSRF.sub("", right.text) == _CSRF.sub("", wrong.text)
+
+
+def test_username_and_email_are_counted_apart_so_neither_links_to_the_other(client, env, factory):
+    """Keys are logins as typed: locking ``alice`` says nothing of whether an email is hers."""
+    tenant, rp = env
+    factory.user(tenant, "carol", email="carol@example.com")
+    login = LoginPage(client, tenant, rp)
+    for n in range(DELAY_AFTER):
+        _failed(login.attempt("carol", "wrong password", ip=_ip(n)))
+    _refused(login.attempt("carol", PASSWORD, ip=_ip(9)))
+    _signed_in(login.attempt("carol@example.com", PASSWORD, ip=_ip(10)))
+
+
+def test_an_address_counts_the_distinct_accounts_it_tried(client, env, keystead):
+    tenant, rp = env
+    login = LoginPage(client, tenant, rp)
+    for name in ("a1", "a2", "A1", "a3", "a3"):
+        _failed(login.attempt(name, "wrong password", ip=_ip(33)))
+    assert keystead.login.limiter.distinct_accounts(_ip(33)) == 3
+    assert keystead.login.limiter.distinct_accounts(_ip(34)) == 0

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     #: Allow SQLite in production mode (single node only).
     allow_sqlite: bool = False
+    #: Redis for attack-protection counters shared by every node (``redis://[:password@]host:port/db``
+    #: or ``rediss://``); unset: counters in each process (one node). See docs/attack-protection.md.
+    redis_url: SecretStr | None = None
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     passwords: PasswordSettings = Field(default_factory=PasswordSettings)

@@ -3,6 +3,9 @@
 An unknown account costs a dummy hash so that timing does not tell accounts apart; a hash made
 with other parameters (``hash_params``: the tenant's, or the server's when ``None``) or another
 scheme (imported bcrypt or PBKDF2) is replaced by an argon2id hash on a successful login.
+
+Throttling (services/throttle.py) keys on the login as typed, so an unknown login is delayed and
+locked exactly like a real one; a refused attempt checks no password, whether it is right or not.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from dataclasses import dataclass
 
 from keystead.ports.records import User
 from keystead.ports.stores import UserStore
+from keystead.services.lockout import Lockouts
 from keystead.services.passwords import HashParams, Passwords
-from keystead.services.throttle import AttemptLimiter
+from keystead.services.throttle import AttemptLimiter, account_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,25 +28,38 @@ class LoginFailed(Exception):
 
 
 class PasswordLogin:
-    def __init__(self, users: UserStore, passwords: Passwords, limiter: AttemptLimiter) -> None:
+    def __init__(
+        self,
+        users: UserStore,
+        passwords: Passwords,
+        limiter: AttemptLimiter,
+        lockouts: Lockouts | None = None,
+    ) -> None:
         self._users = users
         self._passwords = passwords
         self._limiter = limiter
+        self._lockouts = lockouts or Lockouts(limiter)
+
+    @property
+    def limiter(self) -> AttemptLimiter:
+        return self._limiter
 
     def authenticate(
         self, tenant_id: str, login: str, password: str, ip: str, hash_params: HashParams | None = None
     ) -> User:
         login = login.strip()[:320]
-        account_key = f"{tenant_id}:{login.casefold()}"
-        verdict = self._limiter.check(account_key, ip)
+        key = account_key(tenant_id, login)
+        verdict = self._limiter.check(key, ip)
         if not verdict.allowed:
             raise LoginFailed(verdict.retry_after)
+        self._limiter.attempted(key, ip)
         user = self._users.user_by_login(tenant_id, login) if login else None
         result = self._passwords.verify(user.password_hash if user else None, password, hash_params)
         if user is None or not result.ok or not user.active:
-            self._limiter.failed(account_key, ip)
+            if self._limiter.failed(key, ip) and user is not None:
+                self._lockouts.locked(user)
             raise LoginFailed()
-        self._limiter.succeeded(account_key)
+        self._limiter.succeeded(key)
         if result.new_hash is not None:
             self._users.update_user(tenant_id, user.id, password_hash=result.new_hash)
         return user

@@ -16,6 +16,7 @@ from keystead.http.admin import (
     factors,
     imports,
     keys,
+    lockouts,
     sessions,
     settings,
     tenants,
@@ -54,6 +55,7 @@ def create_admin_app(keystead: Keystead) -> FastAPI:
     app.include_router(clients.router)
     app.include_router(keys.router)
     app.include_router(sessions.router)
+    app.include_router(lockouts.router)
     app.include_router(factors.router)
     app.include_router(consents.router)
     app.include_router(settings.router)

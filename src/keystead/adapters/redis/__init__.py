@@ -1,0 +1,1 @@
+"""Redis adapters: attack-protection counters shared by every node of a deployment."""
