@@ -18,6 +18,7 @@ from keystead.services.keys import KeyManager
 from keystead.services.lockout import Lockouts
 from keystead.services.login import PasswordLogin
 from keystead.services.logout import Logout
+from keystead.services.password_policy import password_policy
 from keystead.services.passwords import Passwords
 from keystead.services.secrets import KeyRing
 from keystead.services.sessions import Sessions
@@ -107,7 +108,13 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         clients=clients,
         tokens=tokens,
         tenants=tenants,
-        users=Users(storage, passwords, clock, settings_for=tenant_settings.for_tenant_id),
+        users=Users(
+            storage,
+            passwords,
+            clock,
+            settings_for=tenant_settings.for_tenant_id,
+            policy=password_policy(settings),
+        ),
         sessions=Sessions(
             storage,
             storage,

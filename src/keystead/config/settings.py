@@ -47,6 +47,11 @@ class PasswordSettings(BaseModel):
     parallelism: int = Field(1, ge=1)
     #: Threads that hash; defaults to the number of cores.
     workers: int | None = Field(None, ge=1)
+    #: HIBP-compatible k-anonymity range endpoint (``{url}{5 hex digits of SHA-1}``), asked
+    #: when a password is set in a tenant with ``password_policy.hibp_range_check`` on.
+    hibp_range_url: str = Field("https://api.pwnedpasswords.com/range/", pattern=r"^https?://\S+$")
+    #: Seconds to wait for it; past that the password is accepted (the offline list applied).
+    hibp_timeout_seconds: float = Field(2.0, gt=0, le=30)
 
 
 class TokenSettings(BaseModel):

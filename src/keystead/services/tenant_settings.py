@@ -22,7 +22,8 @@ from keystead.config import TokenSettings
 from keystead.errors import InvalidInput, NotFound, Stale
 from keystead.ports.records import Tenant
 from keystead.ports.stores import TenantStore
-from keystead.services.passwords import HashParams
+from keystead.services.breached_passwords import normalise
+from keystead.services.passwords import MAX_PASSWORD_LENGTH, HashParams
 from keystead.types import Clock
 
 #: How long a tenant's settings read by id are cached; other nodes see a change after it.
@@ -34,6 +35,8 @@ OWASP_MIN_MEMORY_KIB = 7168
 OWASP_MIN_MEMORY_X_PASSES = 35840
 MAX_MEMORY_KIB = 256 * 1024
 MAX_MEMORY_X_PASSES = 1024 * 1024
+#: Words a tenant may block inside passwords (its name, products): each 3-64 characters.
+MAX_BLOCKLIST_WORDS = 100
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 #: Branding kept in the tenant's columns (which the hosted pages read): setting -> column.
 BRANDING_COLUMNS = {"display_name": "display_name", "logo_url": "logo_url", "primary_color": "brand_color"}
@@ -68,7 +71,34 @@ class TokenLifetimes(_Model):
 
 
 class PasswordPolicy(_Model):
+    """NIST SP 800-63B 5.1.1.2, applied by :mod:`keystead.services.password_policy`: lengths in
+    characters (code points), no composition rules, words of the tenant's ``blocklist`` refused
+    inside passwords, breached/common passwords refused (the shipped list: ``check_breached``;
+    an HIBP-compatible range endpoint too: ``hibp_range_check``). See docs/password-policy.md."""
+
     min_length: Annotated[Int, Field(ge=8, le=128)] = 8
+    max_length: Annotated[Int, Field(ge=64, le=MAX_PASSWORD_LENGTH)] = MAX_PASSWORD_LENGTH
+    blocklist: Annotated[
+        tuple[Annotated[Text, Field(min_length=3, max_length=64)], ...], Field(max_length=MAX_BLOCKLIST_WORDS)
+    ] = ()
+    check_breached: Annotated[bool, Strict()] = True
+    hibp_range_check: Annotated[bool, Strict()] = False
+
+    @field_validator("blocklist")
+    @classmethod
+    def _words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        words = tuple(dict.fromkeys(normalise(w) for w in value))
+        if any(len(w) < 3 for w in words):
+            raise ValueError("blocklist words are at least 3 characters")
+        return words
+
+    @field_validator("max_length")
+    @classmethod
+    def _longer(cls, value: int, info: Any) -> int:
+        shortest = info.data.get("min_length")
+        if shortest is not None and value < shortest:
+            raise ValueError("max_length is at least min_length")
+        return value
 
 
 class Branding(_Model):

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import IO, Protocol
 
 from keystead.ports.records import User
+from keystead.services.password_policy import offline_policy
 from keystead.services.passwords import MAX_PASSWORD_LENGTH, HashParams, Passwords
+from keystead.services.tenant_settings import PasswordPolicy as PolicySettings
 from keystead.services.user_import_rows import ImportRow, Line, RowError, parse_lines, read_lines
 from keystead.services.users import MIN_PASSWORD_LENGTH
 from keystead.types import Clock
@@ -42,16 +44,24 @@ class ImportTarget(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ImportPolicy:
-    """The tenant's rules for plain passwords: its argon2id costs and minimum length."""
+    """The tenant's rules for plain passwords: its argon2id costs and password policy
+    (``rules``; without it, ``min_password_length`` and the policy's defaults). Checked offline
+    only: the shipped breached list (a Bloom lookup) applies, range queries never run per row."""
 
     hash_params: HashParams | None = None
     min_password_length: int = MIN_PASSWORD_LENGTH
+    rules: PolicySettings | None = None
 
     def refusal(self, row: ImportRow) -> RowError | None:
-        if row.password is not None and len(row.password) < self.min_password_length:
-            reason = f"passwords are {self.min_password_length} to {MAX_PASSWORD_LENGTH} characters"
-            return RowError(row.line, "password", reason)
-        return None
+        if row.password is None:
+            return None
+        rules = self.rules or PolicySettings.model_construct(
+            min_length=self.min_password_length, max_length=MAX_PASSWORD_LENGTH
+        )
+        reason = offline_policy().refusal(
+            row.password, rules, username=row.username, email=row.email, online=False
+        )
+        return RowError(row.line, "password", reason) if reason is not None else None
 
 
 @dataclass

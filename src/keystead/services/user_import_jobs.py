@@ -115,7 +115,8 @@ class ImportJobs:
         if policy is not None or self._settings_for is None:
             return policy
         settings = self._settings_for(tenant_id)
-        return ImportPolicy(settings.hash_params, settings.password_policy.min_length)
+        rules = settings.password_policy
+        return ImportPolicy(settings.hash_params, rules.min_length, rules=rules)
 
     def _new(self, tenant_id: str, actor: Actor, source: str | None) -> ImportJob:
         now = self._clock()

@@ -12,7 +12,9 @@ from keystead.errors import InvalidInput, NotFound, Stale
 from keystead.ports.records import User
 from keystead.ports.stores import UserStore
 from keystead.services import validation
-from keystead.services.passwords import MAX_PASSWORD_LENGTH, Passwords
+from keystead.services.password_policy import PasswordPolicy, offline_policy
+from keystead.services.passwords import Passwords
+from keystead.services.tenant_settings import PasswordPolicy as PolicySettings
 from keystead.services.tenant_settings import TenantSettings
 from keystead.types import Clock
 
@@ -29,12 +31,20 @@ class Users:
         passwords: Passwords,
         clock: Clock,
         settings_for: Callable[[str], TenantSettings] | None = None,
+        policy: PasswordPolicy | None = None,
     ) -> None:
-        """``settings_for(tenant_id)``: the tenant's password policy and hashing parameters."""
+        """``settings_for(tenant_id)``: the tenant's password policy and hashing parameters;
+        ``policy`` checks passwords against it (default: the shipped list, no range queries)."""
         self._store = store
         self._passwords = passwords
         self._clock = clock
         self._settings_for = settings_for
+        self._policy = policy or offline_policy()
+
+    @property
+    def policy(self) -> PasswordPolicy:
+        """The password checker (``is_breached`` for the login flow and the risk engine)."""
+        return self._policy
 
     def create(
         self,
@@ -48,13 +58,14 @@ class Users:
         **profile: Any,
     ) -> User:
         now = self._clock()
+        username, email = validation.username(username), validation.email(email)
         user = User(
             id=str(uuid.uuid4()),
             tenant_id=tenant_id,
-            username=validation.username(username),
-            email=validation.email(email),
+            username=username,
+            email=email,
             email_verified=email_verified,
-            password_hash=self._hash(tenant_id, password) if password is not None else None,
+            password_hash=self._hash(tenant_id, password, username, email) if password is not None else None,
             created_at=now,
             updated_at=now,
             roles=_roles(roles),
@@ -99,7 +110,10 @@ class Users:
         return self._write(user, {"status": status}, checked=expected is not None)
 
     def set_password(self, tenant_id: str, user_id: str, password: str) -> User:
-        return self._set(tenant_id, user_id, password_hash=self._hash(tenant_id, password))
+        """After the tenant's password policy (:mod:`keystead.services.password_policy`)."""
+        user = self.get(tenant_id, user_id)
+        password_hash = self._hash(tenant_id, password, user.username, user.email)
+        return self._write(user, {"password_hash": password_hash}, checked=False)
 
     def delete(self, tenant_id: str, user_id: str) -> None:
         if not self._store.delete_user(tenant_id, user_id):
@@ -117,15 +131,12 @@ class Users:
             raise NotFound("no such user")
         return replace(user, **fields)
 
-    def _set(self, tenant_id: str, user_id: str, **fields: Any) -> User:
-        return self._write(self.get(tenant_id, user_id), fields, checked=False)
-
-    def _hash(self, tenant_id: str, password: str) -> str:
-        """argon2id with the tenant's parameters, after the tenant's minimum length."""
+    def _hash(self, tenant_id: str, password: str, username: str, email: str | None) -> str:
+        """argon2id with the tenant's parameters, after the tenant's password policy."""
         settings = self._settings_for(tenant_id) if self._settings_for else None
-        shortest = settings.password_policy.min_length if settings else MIN_PASSWORD_LENGTH
-        if not shortest <= len(password) <= MAX_PASSWORD_LENGTH:
-            raise InvalidInput("password", f"passwords are {shortest} to {MAX_PASSWORD_LENGTH} characters")
+        rules = settings.password_policy if settings else PolicySettings()
+        context = (settings.branding.display_name or "",) if settings else ()
+        self._policy.check(password, rules, username=username, email=email, context=context)
         return self._passwords.hash(password, settings.hash_params if settings else None)
 
 

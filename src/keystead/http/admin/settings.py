@@ -46,6 +46,16 @@ class PasswordHashingPatch(StrictModel):
 
 class PasswordPolicyPatch(StrictModel):
     min_length: Annotated[int, Field(ge=1, le=1024)] | None = None
+    max_length: Annotated[int, Field(ge=1, le=1024, description="at least 64 (NIST)")] | None = None
+    blocklist: (
+        Annotated[
+            list[Annotated[str, Field(max_length=64)]],
+            Field(max_length=100, description="words refused inside passwords (3-64 characters)"),
+        ]
+        | None
+    ) = None
+    check_breached: bool | None = Field(None, description="refuse passwords on the shipped breached list")
+    hibp_range_check: bool | None = Field(None, description="also ask the server's HIBP range endpoint")
 
 
 class BrandingPatch(StrictModel):

@@ -1,0 +1,1 @@
+"""Data files shipped with Keystead (``common-passwords.bloom``: see docs/password-policy.md)."""
