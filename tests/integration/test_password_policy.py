@@ -13,6 +13,7 @@ import pytest
 from keystead.config import Settings, load_settings
 from keystead.errors import InvalidInput
 from keystead.ports.records import Tenant
+from keystead.services.login import LoginFailed
 from keystead.services.password_policy import BREACHED
 from keystead.services.pwned_range import PwnedRange
 from keystead.services.user_import_jobs import Actor
@@ -91,13 +92,51 @@ def test_a_tenant_may_turn_the_breached_check_off(keystead: Keystead, factory: F
     assert keystead.users.policy.is_breached("superstar1")  # still detectable at sign-in
 
 
-def test_a_password_that_signs_in_is_checked_offline_for_breaches(keystead: Keystead, factory: Factory):
+def test_a_password_that_signs_in_is_checked_offline_for_breaches(
+    keystead: Keystead, factory: Factory, monkeypatch: pytest.MonkeyPatch
+):
+    def no_network(self: PwnedRange, password: str) -> int:
+        raise AssertionError("the login path asked the range endpoint")
+
     tenant = factory.tenant()
     _policy(keystead, tenant, check_breached=False)
     keystead.users.create(tenant.id, "old-timer", password="monster123")
-    user = keystead.login.authenticate(tenant.id, "old-timer", "monster123", "192.0.2.1")
-    assert keystead.users.policy.is_breached("monster123") and user.username == "old-timer"
-    assert not keystead.users.policy.is_breached(GOOD)
+    user = keystead.users.create(tenant.id, "newcomer", password=GOOD)
+    _policy(keystead, tenant, check_breached=True, hibp_range_check=True)
+    monkeypatch.setattr(PwnedRange, "lookup", no_network)
+
+    breached = keystead.login.sign_in(tenant.id, "old-timer", "monster123", "192.0.2.1")
+    clean = keystead.login.sign_in(tenant.id, "newcomer", GOOD, "192.0.2.1")
+
+    assert (breached.user.username, breached.breached) == ("old-timer", True)
+    assert (clean.user.id, clean.breached) == (user.id, False)
+    assert keystead.users.policy.is_breached("monster123") and not keystead.users.policy.is_breached(GOOD)
+    with pytest.raises(LoginFailed):  # a wrong password says nothing about the list
+        keystead.login.sign_in(tenant.id, "old-timer", "monster1234", "192.0.2.1")
+
+
+def test_the_cli_refuses_a_common_password_naming_the_field(tmp_path: Any, monkeypatch: pytest.MonkeyPatch):
+    from typer.testing import CliRunner
+
+    from keystead.cli.main import app
+
+    monkeypatch.setenv("KEYSTEAD_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("KEYSTEAD_PASSWORDS__MEMORY_KIB", "8192")
+    monkeypatch.setenv("KEYSTEAD_PASSWORDS__TIME_COST", "1")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def run(*args: str, password: str | None = None) -> Any:
+        env = {"KEYSTEAD_PASSWORD": password} if password is not None else None
+        return runner.invoke(app, list(args), env=env, catch_exceptions=False)
+
+    assert run("db", "upgrade").exit_code == 0
+    assert run("tenant", "create", "acme").exit_code == 0
+    refused = run("user", "create", "bobby", "--tenant", "acme", password="letmein123")
+    assert refused.exit_code == 1 and "password" in refused.output and "common or breached" in refused.output
+    assert run("user", "create", "bobby", "--tenant", "acme", password=GOOD).exit_code == 0
+    again = run("user", "set-password", "bobby", "--tenant", "acme", password="bobby-is-my-name")
+    assert again.exit_code == 1 and "must not contain the username" in again.output
 
 
 def test_the_server_wires_its_range_endpoint(keystead: Keystead):

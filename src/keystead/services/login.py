@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from keystead.ports.records import User
 from keystead.ports.stores import UserStore
 from keystead.services.lockout import Lockouts
+from keystead.services.password_policy import offline_policy
 from keystead.services.passwords import HashParams, Passwords
 from keystead.services.throttle import AttemptLimiter, account_key
 
@@ -63,3 +64,17 @@ class PasswordLogin:
         if result.new_hash is not None:
             self._users.update_user(tenant_id, user.id, password_hash=result.new_hash)
         return user
+
+    def sign_in(
+        self, tenant_id: str, login: str, password: str, ip: str, hash_params: HashParams | None = None
+    ) -> PasswordSignIn:
+        """:meth:`authenticate`, and whether the password is on the shipped breached list
+        (offline, O(k)): the flow asks for a change, the risk engine weighs it."""
+        user = self.authenticate(tenant_id, login, password, ip, hash_params)
+        return PasswordSignIn(user, breached=offline_policy().is_breached(password))
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordSignIn:
+    user: User
+    breached: bool  # services/password_policy.py: PasswordPolicy.is_breached
