@@ -140,3 +140,15 @@ def test_without_a_token_401(api: Api) -> None:
     response = api.http.get(f"{api.base}/users/x/factors")
 
     assert_problem(response, 401, "unauthorized")
+
+
+def test_reset_without_factors_is_a_no_op_still_audited(api: Api, factory: Factory) -> None:
+    user = factory.user(api.tenant)
+
+    response = api.request("DELETE", f"/users/{user.id}/factors")
+
+    assert response.status_code == 204
+    events = api.request("GET", "/audit-events", params={"action": "user.factors.reset"}).json()["items"]
+    assert [(e["target"], e["after"], e["before"]) for e in events] == [
+        (user.id, {"removed": 0}, {"factors": []})
+    ]

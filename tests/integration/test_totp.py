@@ -359,3 +359,19 @@ def test_a_user_has_at_most_ten_authenticators(keystead: Keystead, user: User) -
     assert len(keystead.factors.list_factors(user.tenant_id, user.id)) == 10
     keystead.factors.enrol_totp(user.tenant_id, user.id, name="Device 3")  # replaces the pending one
     assert len(keystead.factors.list_factors(user.tenant_id, user.id)) == 10
+
+
+def test_codes_match_the_rfc_6238_test_vector(keystead: Keystead, user: User, clock: FrozenClock) -> None:
+    """RFC 6238 appendix B, SHA-1 seed "12345678901234567890": at T=59 s the 8-digit code is
+    94287082, so the 6-digit one is 287082 (its last six digits, RFC 4226 section 5.3)."""
+    enrolment = keystead.factors.enrol_totp(user.tenant_id, user.id)
+    seed = base64.b32encode(b"12345678901234567890").decode()
+    ciphertext = keystead.ring.encrypt(seed.encode(), context=secret_context(enrolment.factor))
+    stored = keystead.storage.factor_by_id(user.tenant_id, user.id, enrolment.factor.id)
+    assert stored is not None
+    assert keystead.storage.update_factor(stored, secret=ciphertext) is not None
+    clock.now = 59.0
+
+    used = keystead.factors.activate_totp(user.tenant_id, user.id, enrolment.factor.id, "287082")
+
+    assert used.factor.status == "active" and used.factor.data["last_step"] == 1
