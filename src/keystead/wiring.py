@@ -17,6 +17,7 @@ from keystead.services.factors import Factors
 from keystead.services.keys import KeyManager
 from keystead.services.lockout import Lockouts
 from keystead.services.login import PasswordLogin
+from keystead.services.login_flow import LoginFlow
 from keystead.services.logout import Logout
 from keystead.services.password_policy import password_policy
 from keystead.services.passwords import Passwords
@@ -57,6 +58,7 @@ class Keystead:
     imports: ImportJobs
     console: ConsoleAccess
     factors: Factors
+    login_flow: LoginFlow
 
     def close(self) -> None:
         self.passwords.close()
@@ -98,6 +100,15 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         clock=clock,
         skew=t.clock_skew,
     )
+    users = Users(
+        storage,
+        passwords,
+        clock,
+        settings_for=tenant_settings.for_tenant_id,
+        policy=password_policy(settings),
+    )
+    factors = Factors(storage, storage, ring, clock)
+    login_flow = LoginFlow(factors, users, tenant_settings.for_tenant_id)
     return Keystead(
         settings=settings,
         storage=storage,
@@ -108,13 +119,7 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         clients=clients,
         tokens=tokens,
         tenants=tenants,
-        users=Users(
-            storage,
-            passwords,
-            clock,
-            settings_for=tenant_settings.for_tenant_id,
-            policy=password_policy(settings),
-        ),
+        users=users,
         sessions=Sessions(
             storage,
             storage,
@@ -136,6 +141,7 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
             interaction_ttl=t.interaction_ttl,
             skew=t.clock_skew,
             code_ttl_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).tokens.code_ttl,
+            flow=login_flow,
         ),
         token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, codes=storage, ring=ring, clock=clock),
         login=PasswordLogin(storage, passwords, limiter, lockouts),
@@ -152,5 +158,6 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
             settings_for=tenant_settings.for_tenant_id,
         ),
         console=ConsoleAccess(clients),
-        factors=Factors(storage, storage, ring, clock),
+        factors=factors,
+        login_flow=login_flow,
     )

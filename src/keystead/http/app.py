@@ -40,6 +40,7 @@ def tenant_routes(*, dev: bool = False) -> list[BaseRoute]:
         Route("/revoke", oidc.revoke, methods=["POST"]),
         Route("/logout", logout_pages.end_session, methods=["GET", "POST"]),
         Route("/interaction/{handle}", pages.interaction, methods=["GET", "POST"]),
+        Route("/interaction/{handle}/totp.svg", pages.interaction_qr, methods=["GET"]),
         Route("/branding.css", assets.branding_css, methods=["GET"]),
         Mount("/console", routes=console.routes()),
     ]

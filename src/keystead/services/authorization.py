@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from keystead.flows.stages import ACR_PASSWORD, FlowState
 from keystead.ports.records import (
     AuthorizationCode,
     Client,
@@ -24,10 +25,16 @@ from keystead.ports.stores import AuthorizationCodeStore, ConsentStore, Interact
 from keystead.protocols import jose
 from keystead.protocols.oauth2 import authorization as authz
 from keystead.protocols.oauth2 import response as authz_response
-from keystead.protocols.oauth2.errors import AccessDenied, InvalidRequest, OAuth2Error
+from keystead.protocols.oauth2.errors import (
+    AccessDenied,
+    InteractionRequired,
+    InvalidRequest,
+    OAuth2Error,
+)
 from keystead.protocols.oidc import prompt
 from keystead.services.clients import Clients, metadata
 from keystead.services.keys import KeyManager
+from keystead.services.login_flow import LoginFlow
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
 from keystead.services.secrets import KeyRing, new_token
 from keystead.services.tokens import Issuer
@@ -35,7 +42,7 @@ from keystead.types import Clock, Params
 
 INTERACTION_PURPOSE = "interaction"
 CODE_PURPOSE = "authorization-code"
-ACR_PASSWORD = "urn:keystead:acr:pwd"
+FLOW_KEY = "flow"  # the flow state, in the interaction's request JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +53,9 @@ class PendingInteraction:
     record: Interaction
     request: authz.AuthorizationRequest
     client: Client
-    step: str  # prompt.LOGIN or prompt.CONSENT
+    step: str  # prompt.LOGIN, prompt.CONSENT, or a flow stage (keystead.flows.stages)
     user: User | None = None
+    flow: FlowState | None = None  # for a flow stage: who, and what was done so far
 
 
 class Authorization:
@@ -65,7 +73,9 @@ class Authorization:
         interaction_ttl: int,
         skew: int,
         code_ttl_for: Callable[[str], int] | None = None,
+        flow: LoginFlow | None = None,
     ) -> None:
+        self._flow = flow
         self._clients = clients
         self._keys = keys
         self._codes = codes
@@ -106,12 +116,38 @@ class Authorization:
         client = self._clients.find(iss.tenant_id, record.client_id)
         if client is None:
             return ErrorPage(InvalidRequest("the application is no longer available"))
+        state = flow_state(record) if record.user_id is None else None
+        if state is not None and self._flow is not None:
+            stage = self._flow.next_stage(iss.tenant_id, request.acr_values, state)
+            if stage is not None:
+                return PendingInteraction(handle, record, request, client, stage.name, flow=state)
         steps = self._steps(iss, record, request, client, session)
         if isinstance(steps, ToClient):
             return steps
+        if prompt.LOGIN not in steps and record.user_id is None and session is not None:
+            step_up = self._step_up(iss, request, session)
+            if step_up is not None:
+                return PendingInteraction(handle, record, request, client, step_up[0], flow=step_up[1])
         if not steps:
             return self._finish(iss, handle, record, request, session)
         return PendingInteraction(handle, record, request, client, steps[0])
+
+    def authenticated(self, iss: Issuer, handle: str, state: FlowState) -> None:
+        """Record the flow's progress (the first factor passed, a stage answered)."""
+        record = self._live_interaction(iss, handle)
+        if record is None:
+            raise InvalidRequest("this sign-in request has expired; start again")
+        stored = dict(record.request, **{FLOW_KEY: state.to_dict()})
+        self._interactions.update_interaction(iss.tenant_id, self._mac(handle), request=stored)
+
+    def next_stage(self, iss: Issuer, handle: str, state: FlowState) -> str | None:
+        """The flow stage ``state`` still needs in this interaction, if any."""
+        record = self._live_interaction(iss, handle)
+        if record is None or self._flow is None:
+            return None
+        request = authz.AuthorizationRequest.from_dict(record.request["request"])
+        stage = self._flow.next_stage(iss.tenant_id, request.acr_values, state)
+        return stage.name if stage is not None else None
 
     def logged_in(self, iss: Issuer, handle: str, session: Session) -> None:
         """Record on the interaction that ``session`` was just authenticated."""
@@ -160,6 +196,10 @@ class Authorization:
             consent_on_record=self._consent_on_record(iss, authn, request),
             first_party=client.first_party,
         )
+        if not steps and session is not None and self._step_up(iss, request, session) is not None:
+            if "none" in request.prompt:
+                raise InteractionRequired("a second factor is needed")
+            steps = ("step-up",)
         if steps:
             return ToInteraction(self._new_interaction(iss, request, client, hinted))
         assert session is not None
@@ -203,14 +243,25 @@ class Authorization:
         if not self._interactions.complete_interaction(iss.tenant_id, self._mac(handle), now=self._clock()):
             return ErrorPage(InvalidRequest("this sign-in request was already used; start again"))
         if record.user_id is not None:
-            login = _Login(
-                record.user_id, record.auth_time or 0.0, record.session_id, (ACR_PASSWORD, ("pwd",))
-            )
+            done = flow_state(record)
+            acr_amr = (done.acr, done.amr) if done is not None else (ACR_PASSWORD, ("pwd",))
+            login = _Login(record.user_id, record.auth_time or 0.0, record.session_id, acr_amr)
         elif session is not None:
             login = _Login(session.user_id, session.auth_time, session.id, (session.acr, session.amr))
         else:
             return ErrorPage(InvalidRequest("sign in first"))
         return ToClient(self._issue_code(iss, request, login=login))
+
+    def _step_up(
+        self, iss: Issuer, request: authz.AuthorizationRequest, session: Session
+    ) -> tuple[str, FlowState] | None:
+        """The stage an SSO session still needs for this request (a second factor it did not
+        do), with the session's authentication as the flow state."""
+        if self._flow is None:
+            return None
+        state = LoginFlow.from_session(session)
+        stage = self._flow.next_stage(iss.tenant_id, request.acr_values, state)
+        return (stage.name, state) if stage is not None else None
 
     # helpers
     def _issue_code(
@@ -344,10 +395,15 @@ class _Login:
     acr_amr: tuple[str | None, tuple[str, ...]]
 
 
+def flow_state(record: Interaction) -> FlowState | None:
+    data = record.request.get(FLOW_KEY)
+    return FlowState.from_dict(data) if isinstance(data, dict) else None
+
+
 def _authn_from_session(session: Session | None) -> prompt.Authentication | None:
     if session is None:
         return None
     return prompt.Authentication(session.user_id, session.auth_time)
 
 
-__all__ = ["Authorization", "PendingInteraction"]
+__all__ = ["ACR_PASSWORD", "Authorization", "PendingInteraction", "flow_state"]

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
@@ -156,6 +156,8 @@ class TenantSettings(_Model):
         LoginMethod.PASSWORD,
     )
     branding: Branding = Branding()
+    #: second factor at sign-in (docs/login-flows.md): never, when the user has one, always.
+    mfa: Literal["never", "when_enrolled", "always"] = "when_enrolled"
 
     @field_validator("login_methods")
     @classmethod

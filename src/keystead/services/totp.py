@@ -121,11 +121,20 @@ class Totp:
         )
         factor = replace(factor, secret=self._encrypt(factor, seed))
         self._store.add_factor(factor, replace="pending")
-        uri = pyotp.TOTP(seed, digits=DIGITS, interval=PERIOD).provisioning_uri(
-            name=user.username, issuer_name=tenant.display_name
-        )
-        manual = " ".join(seed[i : i + 4] for i in range(0, len(seed), 4))
-        return TotpEnrolment(factor, uri, manual, qr_svg(uri))
+        return _enrolment(factor, seed, user.username, tenant.display_name)
+
+    def pending_enrolment(self, tenant_id: str, user_id: str, factor_id: str) -> TotpEnrolment:
+        """An unfinished enrolment shown again (the sign-in flow's page, its QR image):
+        ``NotFound`` unless ``factor_id`` is a pending TOTP factor of the user."""
+        tenant = self._directory.tenant_by_id(tenant_id)
+        user = self._directory.user_by_id(tenant_id, user_id)
+        factor = self._store.factor_by_id(tenant_id, user_id, factor_id)
+        if tenant is None or user is None or factor is None or factor.kind != KIND:
+            raise NotFound("no such TOTP enrolment")
+        if factor.status != "pending" or factor.secret is None:
+            raise NotFound("no such TOTP enrolment")
+        seed = self._ring.decrypt(factor.secret, context=secret_context(factor)).decode("ascii")
+        return _enrolment(factor, seed, user.username, tenant.display_name)
 
     def activate(self, tenant_id: str, user_id: str, factor_id: str, code: str) -> FactorUse:
         """Confirm a pending enrolment with a code from the app; the code is then used."""
@@ -207,3 +216,9 @@ def _label(name: str | None, taken: set[str]) -> str:
     if not label or len(label) > MAX_NAME or not label.isprintable():
         raise InvalidInput("name", f"a name of 1 to {MAX_NAME} printable characters")
     return label
+
+
+def _enrolment(factor: UserFactor, seed: str, username: str, issuer: str) -> TotpEnrolment:
+    uri = pyotp.TOTP(seed, digits=DIGITS, interval=PERIOD).provisioning_uri(name=username, issuer_name=issuer)
+    manual = " ".join(seed[i : i + 4] for i in range(0, len(seed), 4))
+    return TotpEnrolment(factor, uri, manual, qr_svg(uri))

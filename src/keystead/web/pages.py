@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from keystead.flows.stages import STAGES, FlowState
 from keystead.http.requests import (
     TenantContext,
     app_of,
@@ -23,10 +24,11 @@ from keystead.protocols.oauth2.errors import InvalidRequest, OAuth2Error, Server
 from keystead.protocols.oauth2.params import single
 from keystead.protocols.oidc import claims as oidc_claims
 from keystead.protocols.oidc import prompt
-from keystead.services.authorization import ACR_PASSWORD, PendingInteraction
+from keystead.services.authorization import PendingInteraction
 from keystead.services.login import LoginFailed
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
 from keystead.types import Params
+from keystead.web import flow_pages
 from keystead.web.render import (
     INTERACTION_COOKIE,
     SESSION_COOKIE,
@@ -141,6 +143,17 @@ async def interaction(request: Request) -> Response:
         return error_page(request, ctx, ServerError("unexpected error"), 500)
 
 
+async def interaction_qr(request: Request) -> Response:
+    """The QR code of the authenticator app being set up in this interaction."""
+    ctx = tenant_context(request)
+    if ctx is None:
+        return not_found(request)
+    try:
+        return await flow_pages.totp_qr(request, ctx, request.path_params["handle"])
+    except OAuth2Error as exc:
+        return error_page(request, ctx, exc)
+
+
 def _show(
     request: Request,
     ctx: TenantContext,
@@ -155,7 +168,9 @@ def _show(
     cookies: dict[str, str] = {}
     token = csrf_token(request, ctx, cookies)
     action = f"{ctx.base_path}/interaction/{quote(state.handle)}"
-    if state.step == prompt.LOGIN:
+    if state.step in STAGES:
+        response = flow_pages.show(request, ctx, state, action, token, error=error, status=status)
+    elif state.step == prompt.LOGIN:
         response = page(
             request,
             ctx,
@@ -226,6 +241,14 @@ async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response
         return _render_outcome(request, ctx, state)
     if state.step == prompt.LOGIN:
         return await _submit_login(request, ctx, state, form)
+    if state.step in STAGES:
+        answer = await flow_pages.answer(request, ctx, state, form)
+        if isinstance(answer, flow_pages.Refused):
+            response = _show(request, ctx, answer.state, error=answer.message, status=answer.status)
+            if answer.retry_after:
+                response.headers["Retry-After"] = str(answer.retry_after)
+            return response
+        return await _advance(request, ctx, state, answer)
     decision = single(form, "decision", max_length=16)
     if decision not in ("allow", "deny"):
         raise InvalidRequest("choose allow or deny")
@@ -243,8 +266,8 @@ async def _submit_login(
     password = single(form, "password", max_length=1024) or ""
     tenant_settings = app.tenant_settings.get(ctx.tenant)
     try:
-        user = await run_in_threadpool(
-            app.login.authenticate,
+        signed_in = await run_in_threadpool(
+            app.login.sign_in,
             ctx.tenant.id,
             username,
             password,
@@ -266,12 +289,30 @@ async def _submit_login(
         if failed.retry_after:
             response.headers["Retry-After"] = str(failed.retry_after)
         return response
-    new = await run_in_threadpool(app.sessions.start, ctx.tenant.id, user.id, acr=ACR_PASSWORD, amr=("pwd",))
+    flow = FlowState(signed_in.user.id, app.clock(), amr=("pwd",), breached=signed_in.breached)
+    return await _advance(request, ctx, state, flow)
+
+
+async def _advance(
+    request: Request, ctx: TenantContext, state: PendingInteraction, flow: FlowState
+) -> Response:
+    """Store the flow's progress; show its next stage, or, with none left, start the SSO
+    session (with the flow's ``acr`` and ``amr``) and go on to consent or the client."""
+    app = app_of(request)
+    await run_in_threadpool(app.authorization.authenticated, ctx.issuer, state.handle, flow)
+    stage = await run_in_threadpool(app.authorization.next_stage, ctx.issuer, state.handle, flow)
+    if stage is not None:
+        session = await current_session(request, ctx)
+        pending = await run_in_threadpool(app.authorization.pending, ctx.issuer, state.handle, session)
+        return _show(request, ctx, pending)
+    new = await run_in_threadpool(app.sessions.start, ctx.tenant.id, flow.user_id, acr=flow.acr, amr=flow.amr)
     await run_in_threadpool(app.authorization.logged_in, ctx.issuer, state.handle, new.session)
     next_state = await run_in_threadpool(app.authorization.pending, ctx.issuer, state.handle, new.session)
     if isinstance(next_state, PendingInteraction):
+        user = await run_in_threadpool(app.tokens.user_for, ctx.tenant.id, flow.user_id)
         next_state = replace(next_state, user=user)
     response = _show(request, ctx, next_state)
+    tenant_settings = app.tenant_settings.get(ctx.tenant)
     set_cookie(
         request,
         response,

@@ -56,7 +56,7 @@ def metadata(issuer: str) -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "acr_values_supported": ["urn:keystead:acr:pwd"],
+        "acr_values_supported": ["urn:keystead:acr:pwd", "urn:keystead:acr:mfa"],
         "ui_locales_supported": ["en"],
         "authorization_response_iss_parameter_supported": True,
         "claim_types_supported": ["normal"],

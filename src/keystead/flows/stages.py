@@ -1,0 +1,185 @@
+"""Sign-in stages after the password, and the flow that orders them (sans-IO, no storage).
+
+A :class:`Stage` is a plain class configured by data: ``needed(facts)`` says whether it must run,
+``challenge(facts)`` what the page asks for (a :class:`Challenge`: a name and data, no HTML), and
+``answered(state, amr)`` the :class:`FlowState` once the service checked the response (the code,
+the new password). A :class:`Flow` is an ordered list of stages; ``next(facts)`` the first still
+needed. The state travels in the interaction record as JSON (``to_dict``/``from_dict``).
+
+ACR and AMR: ``urn:keystead:acr:pwd`` (password only) and ``urn:keystead:acr:mfa`` (a password
+and a second factor); ``amr`` values per RFC 8176: ``pwd``, ``otp`` (TOTP or a recovery code,
+docs/mfa.md) and ``mfa`` (more than one factor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+ACR_PASSWORD = "urn:keystead:acr:pwd"
+ACR_MFA = "urn:keystead:acr:mfa"
+SECOND_FACTOR = "second_factor"
+ENROL_TOTP = "enrol_totp"
+CHANGE_PASSWORD = "change_password"
+STAGES = (SECOND_FACTOR, ENROL_TOTP, CHANGE_PASSWORD)
+SECOND_FACTOR_AMR = frozenset({"otp", "hwk", "swk"})
+
+MfaMode = Literal["never", "when_enrolled", "always"]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What deciding the remaining stages needs, gathered by the service."""
+
+    mfa_mode: MfaMode
+    acr_values: tuple[str, ...]  # the request's, in order of preference
+    has_second_factor: bool
+    state: FlowState
+
+
+@dataclass(frozen=True, slots=True)
+class FlowState:
+    """Who passed the first factor, when, and what was done since."""
+
+    user_id: str
+    auth_time: float
+    amr: tuple[str, ...] = ("pwd",)
+    breached: bool = False  # the password is on the breached list and has not been changed
+    enrolment: str | None = None  # the pending TOTP factor being enrolled
+    done: tuple[str, ...] = field(default=())
+
+    @property
+    def acr(self) -> str:
+        return ACR_MFA if has_second_factor_amr(self.amr) else ACR_PASSWORD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "auth_time": self.auth_time,
+            "amr": list(self.amr),
+            "breached": self.breached,
+            "enrolment": self.enrolment,
+            "done": list(self.done),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FlowState:
+        return cls(
+            user_id=str(data["user_id"]),
+            auth_time=float(data["auth_time"]),
+            amr=tuple(str(v) for v in data.get("amr", ("pwd",))),
+            breached=bool(data.get("breached", False)),
+            enrolment=data.get("enrolment") if isinstance(data.get("enrolment"), str) else None,
+            done=tuple(str(v) for v in data.get("done", ())),
+        )
+
+
+def has_second_factor_amr(amr: tuple[str, ...]) -> bool:
+    return any(value in SECOND_FACTOR_AMR for value in amr)
+
+
+def with_factor(amr: tuple[str, ...], factor_amr: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``amr`` after a second factor: its values, and ``mfa`` when a first factor preceded."""
+    merged = tuple(dict.fromkeys((*amr, *factor_amr)))
+    return (*merged, "mfa") if "mfa" not in merged and len(merged) > 1 else merged
+
+
+def mfa_required(facts: Facts) -> bool:
+    """Whether this sign-in must end with a second factor."""
+    if facts.mfa_mode == "never":
+        return False
+    if facts.mfa_mode == "always" or ACR_MFA in facts.acr_values:
+        return True
+    return facts.has_second_factor
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """What a page asks: the stage's name and what it shows (never a secret)."""
+
+    stage: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Stage(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def needed(self, facts: Facts) -> bool: ...
+
+    def challenge(self, facts: Facts) -> Challenge: ...
+
+    def answered(self, state: FlowState, amr: tuple[str, ...]) -> FlowState: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactorStage:
+    """A code from an authenticator app, or a recovery code."""
+
+    name: str = SECOND_FACTOR
+    allow_recovery_codes: bool = True
+
+    def needed(self, facts: Facts) -> bool:
+        return facts.has_second_factor and mfa_required(facts) and not has_second_factor_amr(facts.state.amr)
+
+    def challenge(self, facts: Facts) -> Challenge:
+        return Challenge(self.name, {"recovery_codes": self.allow_recovery_codes})
+
+    def answered(self, state: FlowState, amr: tuple[str, ...]) -> FlowState:
+        return replace(state, amr=with_factor(state.amr, amr), done=(*state.done, self.name))
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolTotpStage:
+    """A required action: set up an authenticator app when MFA is required and there is none."""
+
+    name: str = ENROL_TOTP
+
+    def needed(self, facts: Facts) -> bool:
+        return (
+            not facts.has_second_factor and mfa_required(facts) and not has_second_factor_amr(facts.state.amr)
+        )
+
+    def challenge(self, facts: Facts) -> Challenge:
+        return Challenge(self.name, {"factor_id": facts.state.enrolment})
+
+    def answered(self, state: FlowState, amr: tuple[str, ...]) -> FlowState:
+        return replace(state, amr=with_factor(state.amr, amr), enrolment=None, done=(*state.done, self.name))
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePasswordStage:
+    """A required action: replace a password found on the breached list (after the second
+    factor, so a stolen password alone cannot change it)."""
+
+    name: str = CHANGE_PASSWORD
+
+    def needed(self, facts: Facts) -> bool:
+        return facts.state.breached
+
+    def challenge(self, facts: Facts) -> Challenge:
+        return Challenge(self.name)
+
+    def answered(self, state: FlowState, amr: tuple[str, ...]) -> FlowState:
+        return replace(state, breached=False, done=(*state.done, self.name))
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Stages in order; the first one needed is the next."""
+
+    stages: tuple[Stage, ...]
+
+    def next(self, facts: Facts) -> Stage | None:
+        return next((stage for stage in self.stages if stage.needed(facts)), None)
+
+    def stage(self, name: str) -> Stage | None:
+        return next((stage for stage in self.stages if stage.name == name), None)
+
+
+def default_flow(*, recovery_codes: bool = True) -> Flow:
+    """After the password: the second factor (or enrolling one), then a breached password."""
+    return Flow(
+        (SecondFactorStage(allow_recovery_codes=recovery_codes), EnrolTotpStage(), ChangePasswordStage())
+    )

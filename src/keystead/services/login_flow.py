@@ -1,0 +1,123 @@
+"""The sign-in flow after the password: runs the stages of :mod:`keystead.flows.stages` against
+the real services (second factors, password changes) and the tenant's settings.
+
+The pages call ``next_stage`` to know what to show and one ``answer_*`` method per stage; each
+returns the new :class:`FlowState` (the caller stores it in the interaction) or raises:
+``InvalidCode``/``FactorLocked`` (services.factor_checks) for a refused code, ``InvalidInput``
+for a refused new password. Nothing is issued here: the authorization service issues the code
+once no stage is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from keystead.errors import InvalidInput, NotFound
+from keystead.flows.stages import (
+    CHANGE_PASSWORD,
+    ENROL_TOTP,
+    SECOND_FACTOR,
+    Facts,
+    Flow,
+    FlowState,
+    Stage,
+    default_flow,
+)
+from keystead.ports.records import Session
+from keystead.services.factor_checks import InvalidCode
+from keystead.services.factors import Factors
+from keystead.services.tenant_settings import TenantSettings
+from keystead.services.totp import TotpEnrolment
+from keystead.services.users import Users
+
+
+class WrongStage(Exception):
+    """The form answers a stage that is not the next one (an old tab, a replayed post)."""
+
+
+class LoginFlow:
+    def __init__(
+        self,
+        factors: Factors,
+        users: Users,
+        settings_for: Callable[[str], TenantSettings],
+        flow: Flow | None = None,
+    ) -> None:
+        self._factors = factors
+        self._users = users
+        self._settings_for = settings_for
+        self._flow = flow or default_flow()
+
+    @staticmethod
+    def from_session(session: Session) -> FlowState:
+        """An SSO session's authentication as a flow state (for a step-up)."""
+        return FlowState(session.user_id, session.auth_time, amr=tuple(session.amr) or ("pwd",))
+
+    def facts(self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState) -> Facts:
+        return Facts(
+            mfa_mode=self._settings_for(tenant_id).mfa,
+            acr_values=acr_values,
+            has_second_factor=self._factors.has_second_factor(tenant_id, state.user_id),
+            state=state,
+        )
+
+    def next_stage(self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState) -> Stage | None:
+        return self._flow.next(self.facts(tenant_id, acr_values, state))
+
+    # stage answers
+    def answer_code(
+        self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState, code: str, *, recovery: bool
+    ) -> FlowState:
+        """A TOTP code, or a recovery code when ``recovery``; every refusal is ``InvalidCode``
+        (or ``FactorLocked``), whatever the reason."""
+        stage = self._expect(tenant_id, acr_values, state, SECOND_FACTOR)
+        try:
+            if recovery:
+                use = self._factors.use_recovery_code(tenant_id, state.user_id, code)
+            else:
+                use = self._factors.verify_totp(tenant_id, state.user_id, code)
+        except NotFound as exc:  # no such factor: the same answer as a wrong code
+            raise InvalidCode() from exc
+        return stage.answered(state, use.amr)
+
+    def enrolment(
+        self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState
+    ) -> tuple[FlowState, TotpEnrolment]:
+        """The pending TOTP enrolment of this flow, started on first call (the same seed after)."""
+        self._expect(tenant_id, acr_values, state, ENROL_TOTP)
+        if state.enrolment is not None:
+            try:
+                return state, self._factors.totp.pending_enrolment(tenant_id, state.user_id, state.enrolment)
+            except NotFound:
+                pass  # replaced or removed meanwhile: start again
+        enrolment = self._factors.enrol_totp(tenant_id, state.user_id)
+        return replace(state, enrolment=enrolment.factor.id), enrolment
+
+    def answer_enrolment(
+        self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState, code: str
+    ) -> FlowState:
+        stage = self._expect(tenant_id, acr_values, state, ENROL_TOTP)
+        if state.enrolment is None:
+            raise WrongStage(ENROL_TOTP)
+        try:
+            use = self._factors.activate_totp(tenant_id, state.user_id, state.enrolment, code)
+        except (NotFound, InvalidInput) as exc:
+            raise InvalidCode() from exc
+        return stage.answered(state, use.amr)
+
+    def answer_password(
+        self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState, password: str, confirm: str
+    ) -> FlowState:
+        """A new password, after the tenant's policy (``InvalidInput`` naming ``password``)."""
+        stage = self._expect(tenant_id, acr_values, state, CHANGE_PASSWORD)
+        if password != confirm:
+            raise InvalidInput("confirm", "the two passwords are not the same")
+        self._users.set_password(tenant_id, state.user_id, password)
+        return stage.answered(state, ())
+
+    def _expect(self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState, name: str) -> Stage:
+        stage = self.next_stage(tenant_id, acr_values, state)
+        if stage is None or stage.name != name:
+            raise WrongStage(name)
+        return stage

@@ -1,0 +1,128 @@
+"""The hosted pages of the flow's stages after the password (keystead.flows.stages): the
+second-factor code, enrolling an authenticator app (its QR code served as an image), and the
+required password change. ``show`` renders a stage; ``answer`` checks a submitted form and returns
+the new flow state, or :class:`Refused` with the message to show again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keystead.errors import InvalidInput, NotFound
+from keystead.flows.stages import CHANGE_PASSWORD, ENROL_TOTP, SECOND_FACTOR, FlowState
+from keystead.http.requests import TenantContext, app_of
+from keystead.protocols.oauth2.errors import InvalidRequest
+from keystead.protocols.oauth2.params import single
+from keystead.services.authorization import PendingInteraction
+from keystead.services.factor_checks import FactorLocked, InvalidCode
+from keystead.services.login_flow import WrongStage
+from keystead.types import Params
+from keystead.web.render import INTERACTION_COOKIE, page
+
+CODE_ERROR = "That code is not valid. Check the code and try again."
+WRONG_STAGE = "This step was already done or has changed; continue below."
+TEMPLATES = {
+    SECOND_FACTOR: "second_factor.html",
+    ENROL_TOTP: "enrol_totp.html",
+    CHANGE_PASSWORD: "change_password.html",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    state: PendingInteraction
+    message: str
+    status: int = 400
+    retry_after: int = 0
+
+
+def show(
+    request: Request,
+    ctx: TenantContext,
+    state: PendingInteraction,
+    action: str,
+    csrf_token: str,
+    *,
+    error: str | None,
+    status: int,
+) -> Response:
+    context = {
+        "action": action,
+        "csrf_token": csrf_token,
+        "client_name": state.client.name,
+        "error": error,
+        "recovery": request.query_params.get("method") == "recovery",
+    }
+    if state.step == ENROL_TOTP:
+        assert state.flow is not None
+        flow, enrolment = app_of(request).login_flow.enrolment(
+            ctx.tenant.id, state.request.acr_values, state.flow
+        )
+        app_of(request).authorization.authenticated(ctx.issuer, state.handle, flow)
+        context.update(manual_key=enrolment.manual_key, qr_url=f"{action}/totp.svg")
+    return page(request, ctx, TEMPLATES[state.step], status, **context)
+
+
+async def answer(
+    request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
+) -> FlowState | Refused:
+    flow = app_of(request).login_flow
+    assert state.flow is not None
+    tenant_id, acr_values = ctx.tenant.id, state.request.acr_values
+    try:
+        if state.step == SECOND_FACTOR:
+            method = single(form, "method", max_length=16) or "totp"
+            code = single(form, "code", max_length=64) or ""
+            return await run_in_threadpool(
+                flow.answer_code, tenant_id, acr_values, state.flow, code, recovery=method == "recovery"
+            )
+        if state.step == ENROL_TOTP:
+            code = single(form, "code", max_length=64) or ""
+            return await run_in_threadpool(flow.answer_enrolment, tenant_id, acr_values, state.flow, code)
+        password = single(form, "password", max_length=1024) or ""
+        confirm = single(form, "confirm", max_length=1024) or ""
+        return await run_in_threadpool(
+            flow.answer_password, tenant_id, acr_values, state.flow, password, confirm
+        )
+    except InvalidCode:
+        return Refused(state, CODE_ERROR)
+    except FactorLocked as locked:
+        wait = max(1, ceil(locked.retry_after))
+        return Refused(state, f"Too many wrong codes. Try again in {wait} seconds.", 429, wait)
+    except InvalidInput as invalid:
+        return Refused(state, _password_message(invalid))
+    except WrongStage:
+        return Refused(state, WRONG_STAGE, 409)
+
+
+def _password_message(invalid: InvalidInput) -> str:
+    if invalid.field == "confirm":
+        return "The two passwords are not the same."
+    return f"Choose another password: {invalid}."
+
+
+async def totp_qr(request: Request, ctx: TenantContext, handle: str) -> Response:
+    """The QR code of the interaction's pending enrolment, as image/svg+xml."""
+    if request.cookies.get(INTERACTION_COOKIE) != handle:
+        raise InvalidRequest("this sign-in request belongs to another browser or has expired")
+    app = app_of(request)
+    state = await run_in_threadpool(app.authorization.pending, ctx.issuer, handle, None)
+    if not isinstance(state, PendingInteraction) or state.step != ENROL_TOTP or state.flow is None:
+        raise InvalidRequest("no authenticator app is being set up in this sign-in")
+    if state.flow.enrolment is None:
+        raise InvalidRequest("no authenticator app is being set up in this sign-in")
+    try:
+        enrolment = await run_in_threadpool(
+            app.factors.totp.pending_enrolment, ctx.tenant.id, state.flow.user_id, state.flow.enrolment
+        )
+    except NotFound as exc:
+        raise InvalidRequest("no authenticator app is being set up in this sign-in") from exc
+    return Response(
+        enrolment.qr_svg,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'"},
+    )
