@@ -5,7 +5,7 @@ platform admin."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Header
@@ -78,6 +78,9 @@ class SettingsPatch(StrictModel):
         Annotated[list[Annotated[LoginMethod, Strict(False)]], Field(min_length=1, max_length=8)] | None
     ) = None
     branding: BrandingPatch | None = None
+    mfa: Literal["never", "when_enrolled", "always"] | None = Field(
+        None, description="a second factor at sign-in: never, when the user has one, always"
+    )
 
 
 @router.get("", response_model=TenantSettings, responses=problems(*AUTH, 404, 422))
