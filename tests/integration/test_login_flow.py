@@ -239,8 +239,15 @@ def test_the_second_factor_comes_before_a_breached_password_change(env, keystead
     page = _password(flow, page, "legacy", "monster123")
     assert page_of(page) == "second_factor"
     # the password page cannot be answered first
-    early = submit(flow.http, page, password="a quiet Lantern 42", confirm="a quiet Lantern 42")
-    assert early.status_code == 400 and page_of(early) == "second_factor"
+    early = submit(
+        flow.http,
+        page,
+        stage="change_password",
+        password="a quiet Lantern 42",
+        confirm="a quiet Lantern 42",
+    )
+    assert early.status_code == 409 and page_of(early) == "second_factor"
+    assert keystead.login.sign_in(tenant.id, "legacy", "monster123", "192.0.2.1").breached
     page = submit(flow.http, page, method="totp", code=totp.at(clock()))
     assert page_of(page) == "change_password"
     done = submit(flow.http, page, password="a quiet Lantern 42", confirm="a quiet Lantern 42")

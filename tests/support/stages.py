@@ -47,7 +47,8 @@ def submit(http: httpx.Client, response: httpx.Response, **fields: Any) -> httpx
     action = _ACTION.search(response.text)
     csrf = _CSRF.search(response.text)
     assert action is not None and csrf is not None, response.text[:300]
-    data = {"csrf_token": csrf.group(1), **fields}
+    stage = re.search(r'name="stage" value="([a-z_]+)"', response.text)
+    data = {"csrf_token": csrf.group(1), **({"stage": stage.group(1)} if stage else {}), **fields}
     return land(http, http.post(action.group(1).replace("&amp;", "&"), data=data))
 
 

@@ -73,6 +73,8 @@ async def answer(
     flow = app_of(request).login_flow
     assert state.flow is not None
     tenant_id, acr_values = ctx.tenant.id, state.request.acr_values
+    if single(form, "stage", max_length=32) != state.step:  # an old tab, another step's form
+        return Refused(state, WRONG_STAGE, 409)
     try:
         if state.step == SECOND_FACTOR:
             method = single(form, "method", max_length=16) or "totp"
