@@ -187,3 +187,60 @@ def test_fallback_prefers_redis_when_it_is_up(clock):
         assert not store.degraded
     finally:
         shared.close()
+
+
+# the decisions of services/throttle.py on these counters
+def _limiter(counters: Counters):  # type: ignore[no-untyped-def]
+    from keystead.config import ThrottleSettings
+    from keystead.services.throttle import AttemptLimiter
+
+    settings = ThrottleSettings(
+        window_seconds=3600,
+        account_failures_before_delay=2,
+        account_failures_before_lockout=10,
+        lockout_seconds=300,
+        ip_failures_per_window=1000,
+    )
+    return AttemptLimiter(settings, counters)
+
+
+def test_delays_double_up_to_a_minute_then_the_account_locks(counters, clock):
+    limiter = _limiter(counters)
+    waits = []
+    for n in range(10):
+        ip = f"192.0.2.{n}"
+        verdict = limiter.check("t:victim", ip)
+        if not verdict.allowed:
+            waits.append(verdict.retry_after)
+            clock.advance(verdict.retry_after)
+            assert limiter.check("t:victim", ip).allowed  # Retry-After is the truth
+        locked = limiter.failed("t:victim", ip)
+        assert locked == (n == 9)
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
+    state = limiter.state("t:victim")
+    assert state.locked and not state.delayed and state.failures == 10
+    assert limiter.check("t:victim", "198.51.100.1").retry_after == 300
+
+
+def test_a_failure_after_a_lockout_in_the_same_window_locks_again(counters, clock):
+    limiter = _limiter(counters)
+    for _ in range(10):
+        limiter.failed("t:victim", "192.0.2.1")
+    clock.advance(300)
+    assert limiter.check("t:victim", "192.0.2.1").allowed
+    assert limiter.failed("t:victim", "192.0.2.1")  # locked again, and the hook would hear it
+    assert limiter.check("t:victim", "192.0.2.1").retry_after == 300
+
+
+def test_success_and_unlock_clear_the_account_not_the_address(counters, clock):
+    limiter = _limiter(counters)
+    for _ in range(3):
+        limiter.failed("t:a", "192.0.2.1")
+    assert limiter.state("t:a").delayed
+    limiter.succeeded("t:a")
+    assert limiter.state("t:a").failures == 0 and limiter.check("t:a", "192.0.2.1").allowed
+    for _ in range(10):
+        limiter.failed("t:b", "192.0.2.1")
+    limiter.unlock("t:b")
+    assert limiter.check("t:b", "192.0.2.2").allowed
+    assert counters.peek("ip:192.0.2.1").value == 13  # the address keeps its failures
