@@ -244,3 +244,16 @@ def test_success_and_unlock_clear_the_account_not_the_address(counters, clock):
     limiter.unlock("t:b")
     assert limiter.check("t:b", "192.0.2.2").allowed
     assert counters.peek("ip:192.0.2.1").value == 13  # the address keeps its failures
+
+
+def test_the_redis_url_setting_is_a_secret_and_selects_redis(monkeypatch, clock):
+    from keystead.adapters.counters import build_counters
+    from keystead.config import load_settings
+
+    monkeypatch.setenv("KEYSTEAD_REDIS_URL", "redis://:hunter2@127.0.0.1:6390/0")
+    settings = load_settings()
+    assert settings.redis_url is not None
+    assert settings.redis_url.get_secret_value().startswith("redis://")
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+    assert isinstance(build_counters(settings, clock), FallbackCounters)
+    assert isinstance(build_counters(load_settings(redis_url=None), clock), MemoryCounters)
