@@ -3,7 +3,7 @@
 User ``i`` is ``{first}.{last}{i}`` with email ``{first}{i}@{domain}``: 200 first names, 1,000
 last names and 20 domains, so a first name matches ~N/200 users, a last name ~N/1,000, a first
 and a last name together ~N/200,000, and a domain ~N/20 (spread evenly over username order). First
-names share prefixes (``kalo`` starts ``kalon``, ``kalol``, ``kalos``), as real ones do.
+names share prefixes (``anan`` starts ``ananl``, ``anann``, ``anans``), as real ones do.
 """
 
 from __future__ import annotations

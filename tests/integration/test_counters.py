@@ -112,10 +112,11 @@ def test_memory_counters_are_bounded(clock, caplog):
     assert store.peek("live0").value == 1
     with caplog.at_level(logging.WARNING):
         store.hit("one-too-many", 60)
-    assert len(store) <= 100
+    assert len(store) == 91  # the ten oldest evicted: a tenth is free again, then one added
     assert store.peek("one-too-many").value == 1
-    assert store.peek("live0").value == 0  # the oldest live key was evicted
-    assert "evicted" in caplog.text
+    assert store.peek("live0").value == store.peek("live9").value == 0
+    assert store.peek("live10").value == 1
+    assert "evicted the 10 oldest" in caplog.text
     with pytest.raises(ValueError):
         MemoryCounters(clock, max_keys=1)
 
@@ -187,3 +188,73 @@ def test_fallback_prefers_redis_when_it_is_up(clock):
         assert not store.degraded
     finally:
         shared.close()
+
+
+# the decisions of services/throttle.py on these counters
+def _limiter(counters: Counters):  # type: ignore[no-untyped-def]
+    from keystead.config import ThrottleSettings
+    from keystead.services.throttle import AttemptLimiter
+
+    settings = ThrottleSettings(
+        window_seconds=3600,
+        account_failures_before_delay=2,
+        account_failures_before_lockout=10,
+        lockout_seconds=300,
+        ip_failures_per_window=1000,
+    )
+    return AttemptLimiter(settings, counters)
+
+
+def test_delays_double_up_to_a_minute_then_the_account_locks(counters, clock):
+    limiter = _limiter(counters)
+    waits = []
+    for n in range(10):
+        ip = f"192.0.2.{n}"
+        verdict = limiter.check("t:victim", ip)
+        if not verdict.allowed:
+            waits.append(verdict.retry_after)
+            clock.advance(verdict.retry_after)
+            assert limiter.check("t:victim", ip).allowed  # Retry-After is the truth
+        locked = limiter.failed("t:victim", ip)
+        assert locked == (n == 9)
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
+    state = limiter.state("t:victim")
+    assert state.locked and not state.delayed and state.failures == 10
+    assert limiter.check("t:victim", "198.51.100.1").retry_after == 300
+
+
+def test_a_failure_after_a_lockout_in_the_same_window_locks_again(counters, clock):
+    limiter = _limiter(counters)
+    for _ in range(10):
+        limiter.failed("t:victim", "192.0.2.1")
+    clock.advance(300)
+    assert limiter.check("t:victim", "192.0.2.1").allowed
+    assert limiter.failed("t:victim", "192.0.2.1")  # locked again, and the hook would hear it
+    assert limiter.check("t:victim", "192.0.2.1").retry_after == 300
+
+
+def test_success_and_unlock_clear_the_account_not_the_address(counters, clock):
+    limiter = _limiter(counters)
+    for _ in range(3):
+        limiter.failed("t:a", "192.0.2.1")
+    assert limiter.state("t:a").delayed
+    limiter.succeeded("t:a")
+    assert limiter.state("t:a").failures == 0 and limiter.check("t:a", "192.0.2.1").allowed
+    for _ in range(10):
+        limiter.failed("t:b", "192.0.2.1")
+    limiter.unlock("t:b")
+    assert limiter.check("t:b", "192.0.2.2").allowed
+    assert counters.peek("ip:192.0.2.1").value == 13  # the address keeps its failures
+
+
+def test_the_redis_url_setting_is_a_secret_and_selects_redis(monkeypatch, clock):
+    from keystead.adapters.counters import build_counters
+    from keystead.config import load_settings
+
+    monkeypatch.setenv("KEYSTEAD_REDIS_URL", "redis://:hunter2@127.0.0.1:6390/0")
+    settings = load_settings()
+    assert settings.redis_url is not None
+    assert settings.redis_url.get_secret_value().startswith("redis://")
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+    assert isinstance(build_counters(settings, clock), FallbackCounters)
+    assert isinstance(build_counters(load_settings(redis_url=None), clock), MemoryCounters)

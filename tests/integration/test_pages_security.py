@@ -355,3 +355,16 @@ def test_interaction_form_needs_form_content_type(client, env):
     response = client.post(location, json={"username": "alice", "password": PASSWORD, "csrf_token": csrf})
     assert response.status_code == 400
     assert "ks_session" not in _set_cookies(response)
+
+
+def test_branding_css_carries_the_tenant_colours_in_light_mode_only(client, keystead, env):
+    tenant, _, _ = env
+    before = client.get(f"/t/{tenant.name}/branding.css")
+    assert "--ks-bg" not in before.text
+    version = keystead.tenant_settings.read(tenant.id).version
+    changes = {"branding": {"primary_color": "#0a7d5a", "background_color": "#fdf6e3"}}
+    keystead.tenant_settings.update(tenant.id, changes, expected_version=version)
+    keystead.tenants.forget()
+    css = client.get(f"/t/{tenant.name}/branding.css").text
+    assert "--ks-brand: #0a7d5a" in css
+    assert "@media not (prefers-color-scheme: dark) { :root { --ks-bg: #fdf6e3; } }" in css

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 BACKENDS = ["memory", "redis"]
+CI_TRUE = ("1", "true", "yes")
 
 
 def redis_url() -> str:
     url = os.environ.get("KEYSTEAD_TEST_REDIS_URL")
     if url:
         return url
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if os.environ.get("CI", "").lower() in CI_TRUE:
         pytest.fail("CI=true needs KEYSTEAD_TEST_REDIS_URL (run the tests through scripts/with-services.sh)")
     pytest.skip("no KEYSTEAD_TEST_REDIS_URL: run through scripts/with-services.sh to test on Redis")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keystead.http.requests import tenant_context
+from keystead.http.requests import app_of, tenant_context
 from keystead.web.pages import not_found
 from keystead.web.render import page
 
@@ -18,6 +18,10 @@ async def branding_css(request: Request) -> Response:
     body = ""
     if color:
         body = f":root {{ --ks-brand: {color}; --ks-brand-contrast: {_contrast(color)}; }}\n"
+    background = app_of(request).tenant_settings.get(ctx.tenant).branding.background_color
+    if background:
+        # the page behind the card; dark mode keeps its own so that text stays readable
+        body += f"@media not (prefers-color-scheme: dark) {{ :root {{ --ks-bg: {background}; }} }}\n"
     return Response(body, media_type="text/css", headers={"Cache-Control": "public, max-age=60"})
 
 

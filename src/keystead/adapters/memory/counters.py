@@ -1,7 +1,7 @@
 """Expiring counters in this process's memory: thread-safe and bounded.
 
-Reads never create keys. Past ``max_keys`` live keys, expired ones are swept; if the table is
-still full, the oldest keys are evicted (their counts are lost, which weakens protection a
+Reads never create keys. When ``max_keys`` keys are held, expired ones are swept; if more than
+nine tenths remain, the oldest keys are evicted down to nine tenths (their counts are lost, which weakens protection a
 little but keeps a flood of distinct addresses or logins from exhausting memory) and a warning
 is logged.
 """
@@ -72,8 +72,10 @@ class MemoryCounters:
             return
         for key in [k for k, (_, expires) in self._keys.items() if expires <= now]:
             del self._keys[key]
-        if len(self._keys) >= self._max:
-            target = self._max * 9 // 10
+        # leave at least a tenth free, so that a full table costs one sweep per tenth of its
+        # size in new keys, not one per key
+        target = self._max * 9 // 10
+        if len(self._keys) > target:
             evicted = len(self._keys) - target
             while len(self._keys) > target:
                 self._keys.popitem(last=False)
