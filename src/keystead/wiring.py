@@ -61,6 +61,7 @@ class Keystead:
     login_flow: LoginFlow
 
     def close(self) -> None:
+        self.login.limiter.close()  # the Redis connection pool, when counters are shared
         self.passwords.close()
         self.storage.close()
 

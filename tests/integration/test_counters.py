@@ -9,12 +9,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 from keystead.adapters.memory.counters import MemoryCounters
 from keystead.adapters.redis.counters import RedisCounters
 from keystead.adapters.redis.fallback import FallbackCounters
 from keystead.clock import FrozenClock
 from keystead.ports.counters import Count, Counters
+from keystead.wiring import build
 from tests.support.live_server import free_port
 from tests.support.redis_counters import BACKENDS, redis_url
 
@@ -188,6 +190,15 @@ def test_fallback_prefers_redis_when_it_is_up(clock):
         assert not store.degraded
     finally:
         shared.close()
+
+
+def test_closing_the_app_closes_the_shared_counters(settings, clock, monkeypatch):
+    closed: list[str] = []
+    monkeypatch.setattr(RedisCounters, "close", lambda self: closed.append("redis"))
+    with_redis = settings.model_copy(update={"redis_url": SecretStr(f"redis://127.0.0.1:{free_port()}/0")})
+    app = build(with_redis, clock=clock)
+    app.close()
+    assert closed == ["redis"]
 
 
 # the decisions of services/throttle.py on these counters

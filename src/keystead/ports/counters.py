@@ -38,3 +38,7 @@ class Counters(Protocol):
     def reset(self, *keys: str) -> None:
         """Forget ``keys``."""
         ...
+
+    def close(self) -> None:
+        """Release connections (the app is shutting down)."""
+        ...

@@ -50,6 +50,9 @@ class AttemptLimiter:
         self._s = settings
         self._counters = counters
 
+    def close(self) -> None:
+        self._counters.close()
+
     def check(self, account_key: str, ip: str) -> Verdict:
         """Whether an attempt on ``account_key`` from ``ip`` may check a password now."""
         ip_fails = self._counters.peek(f"ip:{ip}")

@@ -60,6 +60,9 @@ class MemoryCounters:
             for key in keys:
                 self._keys.pop(key, None)
 
+    def close(self) -> None:
+        """Nothing to release."""
+
     def _live(self, key: str, now: float) -> tuple[int, float] | None:
         entry = self._keys.get(key)
         if entry is not None and entry[1] <= now:

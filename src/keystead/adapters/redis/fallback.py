@@ -58,6 +58,10 @@ class FallbackCounters:
         self._local.reset(*keys)
         self._call(lambda c: c.reset(*keys))
 
+    def close(self) -> None:
+        self._primary.close()
+        self._local.close()
+
     def _call(self, op: Callable[[Counters], T]) -> T:
         if self.degraded:
             return op(self._local)
