@@ -135,7 +135,7 @@ async def interaction(request: Request) -> Response:
             return await _submit(request, ctx, handle)
         session = await current_session(request, ctx)
         state = await run_in_threadpool(app_of(request).authorization.pending, ctx.issuer, handle, session)
-        return _show(request, ctx, await _with_user(request, ctx, state, session))
+        return await _show(request, ctx, await _with_user(request, ctx, state, session))
     except OAuth2Error as exc:
         return error_page(request, ctx, exc)
     except Exception:
@@ -154,7 +154,7 @@ async def interaction_qr(request: Request) -> Response:
         return error_page(request, ctx, exc)
 
 
-def _show(
+async def _show(
     request: Request,
     ctx: TenantContext,
     state: PendingInteraction | Outcome,
@@ -169,7 +169,10 @@ def _show(
     token = csrf_token(request, ctx, cookies)
     action = f"{ctx.base_path}/interaction/{quote(state.handle)}"
     if state.step in STAGES:
-        response = flow_pages.show(request, ctx, state, action, token, error=error, status=status)
+        # a stage page may read and write (the pending TOTP enrolment): off the event loop
+        response = await run_in_threadpool(
+            flow_pages.show, request, ctx, state, action, token, error=error, status=status
+        )
     elif state.step == prompt.LOGIN:
         response = page(
             request,
@@ -244,7 +247,7 @@ async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response
     if state.step in STAGES:
         answer = await flow_pages.answer(request, ctx, state, form)
         if isinstance(answer, flow_pages.Refused):
-            response = _show(request, ctx, answer.state, error=answer.message, status=answer.status)
+            response = await _show(request, ctx, answer.state, error=answer.message, status=answer.status)
             if answer.retry_after:
                 response.headers["Retry-After"] = str(answer.retry_after)
             return response
@@ -255,7 +258,7 @@ async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response
     outcome = await run_in_threadpool(
         app.authorization.consent, ctx.issuer, state, decision == "allow", session
     )
-    return _show(request, ctx, await _with_user(request, ctx, outcome, session))
+    return await _show(request, ctx, await _with_user(request, ctx, outcome, session))
 
 
 async def _submit_login(
@@ -278,7 +281,7 @@ async def _submit_login(
         message = GENERIC_LOGIN_ERROR
         if failed.retry_after:
             message = f"Too many attempts. Try again in {failed.retry_after} seconds."
-        response = _show(
+        response = await _show(
             request,
             ctx,
             state,
@@ -304,14 +307,14 @@ async def _advance(
     if stage is not None:
         session = await current_session(request, ctx)
         pending = await run_in_threadpool(app.authorization.pending, ctx.issuer, state.handle, session)
-        return _show(request, ctx, pending)
+        return await _show(request, ctx, pending)
     new = await run_in_threadpool(app.sessions.start, ctx.tenant.id, flow.user_id, acr=flow.acr, amr=flow.amr)
     await run_in_threadpool(app.authorization.logged_in, ctx.issuer, state.handle, new.session)
     next_state = await run_in_threadpool(app.authorization.pending, ctx.issuer, state.handle, new.session)
     if isinstance(next_state, PendingInteraction):
         user = await run_in_threadpool(app.tokens.user_for, ctx.tenant.id, flow.user_id)
         next_state = replace(next_state, user=user)
-    response = _show(request, ctx, next_state)
+    response = await _show(request, ctx, next_state)
     tenant_settings = app.tenant_settings.get(ctx.tenant)
     set_cookie(
         request,
