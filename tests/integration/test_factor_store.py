@@ -4,7 +4,6 @@ names are unique per user and kind, replacing is atomic, and a user's factors go
 
 from __future__ import annotations
 
-import threading
 import uuid
 from dataclasses import replace
 
@@ -13,6 +12,7 @@ import pytest
 from keystead.errors import Conflict
 from keystead.ports.records import User, UserFactor
 from keystead.wiring import Keystead
+from tests.support.concurrency import race
 from tests.support.factories import Factory
 
 
@@ -84,22 +84,7 @@ def test_concurrent_updates_from_one_version_one_wins(keystead: Keystead, user: 
     factor = _factor(user)
     keystead.storage.add_factor(factor)
     threads = 8
-    barrier = threading.Barrier(threads)
-    results: list[UserFactor | None] = []
-    lock = threading.Lock()
-
-    def write(step: int) -> None:
-        barrier.wait()
-        outcome = keystead.storage.update_factor(factor, data={"last_step": step})
-        with lock:
-            results.append(outcome)
-
-    workers = [threading.Thread(target=write, args=(i,)) for i in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-
+    results = race(threads, lambda step: keystead.storage.update_factor(factor, data={"last_step": step}))
     winners = [r for r in results if r is not None]
     assert len(results) == threads
     assert len(winners) == 1

@@ -5,7 +5,6 @@ set replaces the old one, input is read leniently, wrong codes lock the set for 
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -17,6 +16,7 @@ from keystead.ports.records import User
 from keystead.services.factors import FactorLocked, InvalidCode
 from keystead.services.recovery_codes import ALPHABET, normalise
 from keystead.wiring import Keystead
+from tests.support.concurrency import race
 from tests.support.factories import Factory
 
 CODE = re.compile(r"^[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{5}-[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{5}$")
@@ -136,50 +136,31 @@ def test_a_code_of_another_user_does_not_work(keystead: Keystead, factory: Facto
 def test_concurrent_uses_of_one_code_one_succeeds(keystead: Keystead, user: User) -> None:
     code = keystead.factors.generate_recovery_codes(user.tenant_id, user.id).codes[0]
     threads = 4
-    barrier = threading.Barrier(threads)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def use() -> None:
-        barrier.wait()
+    def use(_: int) -> str:
         try:
             keystead.factors.use_recovery_code(user.tenant_id, user.id, code)
-            outcome = "ok"
         except InvalidCode:
-            outcome = "refused"
-        with lock:
-            outcomes.append(outcome)
+            return "refused"
+        return "ok"
 
-    workers = [threading.Thread(target=use) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-
+    outcomes = race(threads, use)
     assert sorted(outcomes) == ["ok"] + ["refused"] * (threads - 1)
     assert keystead.factors.list_factors(user.tenant_id, user.id)[0].remaining_codes == 9
 
 
 def test_concurrent_generations_leave_one_set(keystead: Keystead, user: User) -> None:
     threads = 4
-    barrier = threading.Barrier(threads)
 
-    made: list[str] = []
-    errors: list[BaseException] = []
-
-    def generate() -> None:
-        barrier.wait()
+    def generate(_: int) -> str | BaseException:
         try:
-            made.append(keystead.factors.generate_recovery_codes(user.tenant_id, user.id).factor.id)
+            return keystead.factors.generate_recovery_codes(user.tenant_id, user.id).factor.id
         except BaseException as exc:
-            errors.append(exc)
+            return exc
 
-    workers = [threading.Thread(target=generate) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-
+    results = race(threads, generate)
+    made = [r for r in results if isinstance(r, str)]
+    errors = [r for r in results if isinstance(r, BaseException)]
     assert errors == [] and len(made) == threads
     factors = keystead.factors.list_factors(user.tenant_id, user.id)
     assert [f.kind for f in factors] == ["recovery_codes"] and factors[0].id in made

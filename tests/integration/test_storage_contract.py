@@ -3,11 +3,10 @@ single use under concurrency, tenant scoping, and round trips of every record.""
 
 from __future__ import annotations
 
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from keystead.ports.records import AuthorizationCode, Grant, RefreshToken, Session
+from tests.support.concurrency import race
 from tests.support.flow import Flow
 
 
@@ -30,24 +29,13 @@ def _code(tenant_id: str, code_hmac: str, now: float) -> AuthorizationCode:
     )
 
 
-def _race(n: int, fn):
-    barrier = threading.Barrier(n)
-
-    def attempt(i: int):
-        barrier.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(attempt, range(n)))
-
-
 def test_a_code_is_consumed_exactly_once_under_concurrency(keystead, factory, clock):
     tenant = factory.tenant()
     store = keystead.storage
     code_hmac = uuid.uuid4().hex
     store.add_code(_code(tenant.id, code_hmac, clock()))
 
-    results = _race(
+    results = race(
         8, lambda i: store.consume_code(code_hmac, tenant_id=tenant.id, now=clock(), grant_id=f"g{i}")
     )
 
@@ -102,7 +90,7 @@ def test_a_refresh_token_rotates_exactly_once_under_concurrency(keystead, factor
         )
         return store.rotate_refresh_token(old.token_hmac, new, now=clock())
 
-    assert sum(_race(8, rotate)) == 1
+    assert sum(race(8, rotate)) == 1
     assert store.refresh_token_by_hmac(tenant.id, old.token_hmac).used_at is not None
 
 
@@ -113,7 +101,7 @@ def test_concurrent_refresh_with_one_token_leaves_one_winner_and_revokes_the_fam
     flow = Flow(client, tenant.name)
     tokens = flow.exchange(rp, flow.login(rp, "alice")).json()
 
-    responses = _race(
+    responses = race(
         4, lambda i: flow.token(rp, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
     )
 
@@ -141,7 +129,7 @@ def test_interaction_completes_once_under_concurrency(keystead, factory, clock):
         )
     )
 
-    results = _race(8, lambda i: keystead.storage.complete_interaction(tenant.id, id_hmac, now=clock()))
+    results = race(8, lambda i: keystead.storage.complete_interaction(tenant.id, id_hmac, now=clock()))
 
     assert results.count(True) == 1
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 from dataclasses import replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -23,6 +22,7 @@ from keystead.ports.records import Tenant, User
 from keystead.services.factors import FactorLocked, InvalidCode, TotpEnrolment
 from keystead.services.totp import qr_svg, secret_context
 from keystead.wiring import Keystead
+from tests.support.concurrency import race
 from tests.support.factories import Factory
 
 STEP = 30
@@ -323,26 +323,15 @@ def test_concurrent_uses_of_one_code_one_succeeds(
     seed = _active(keystead, user, at_step_start)
     code = _code(seed, at_step_start.now)
     threads = 4  # fewer than the failures that lock the factor
-    barrier = threading.Barrier(threads)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def use() -> None:
-        barrier.wait()
+    def use(_: int) -> str:
         try:
             keystead.factors.verify_totp(user.tenant_id, user.id, code)
-            outcome = "ok"
         except InvalidCode:
-            outcome = "refused"
-        with lock:
-            outcomes.append(outcome)
+            return "refused"
+        return "ok"
 
-    workers = [threading.Thread(target=use) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-
+    outcomes = race(threads, use)
     assert sorted(outcomes) == ["ok"] + ["refused"] * (threads - 1)
     stored = keystead.storage.factors_of_user(user.tenant_id, user.id)[0]
     assert stored.data["last_step"] == int(at_step_start.now // STEP)
