@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from keystead.errors import Conflict, KeysteadError, NotFound
 from keystead.ports.records import Tenant, User, UserFactor
 from keystead.ports.stores import FactorStore
+from keystead.services.secrets import KeyRing
 from keystead.types import Clock
 
 #: RFC 8176 ``amr`` values for a factor kind (see docs/mfa.md).
@@ -109,3 +110,22 @@ class Attempts:
         if failures >= self._limits.max_failures:
             return {**data, "failures": 0, "locked_until": now + self._limits.lockout_seconds}
         return {**data, "failures": failures}
+
+
+class FactorService:
+    """What every kind of factor needs: its store, the directory, the key ring, the clock and
+    the per-factor attempt limit."""
+
+    def __init__(
+        self,
+        store: FactorStore,
+        directory: Directory,
+        ring: KeyRing,
+        clock: Clock,
+        limits: FactorLimits | None = None,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._ring = ring
+        self._clock = clock
+        self._attempts = Attempts(store, clock, limits or FactorLimits())

@@ -24,18 +24,13 @@ from typing import Any
 
 from keystead.errors import Conflict, NotFound
 from keystead.ports.records import UserFactor
-from keystead.ports.stores import FactorStore
 from keystead.services.factor_checks import (
     AMR,
     MAX_RACES,
-    Attempts,
-    Directory,
-    FactorLimits,
+    FactorService,
     FactorUse,
     Judge,
 )
-from keystead.services.secrets import KeyRing
-from keystead.types import Clock
 
 KIND = "recovery_codes"
 NAME = "Recovery codes"
@@ -70,21 +65,7 @@ def _new_code() -> str:
     return f"{letters[:5]}-{letters[5:]}"
 
 
-class RecoveryCodeService:
-    def __init__(
-        self,
-        store: FactorStore,
-        directory: Directory,
-        ring: KeyRing,
-        clock: Clock,
-        limits: FactorLimits | None = None,
-    ) -> None:
-        self._store = store
-        self._directory = directory
-        self._ring = ring
-        self._clock = clock
-        self._attempts = Attempts(store, clock, limits or FactorLimits())
-
+class RecoveryCodeService(FactorService):
     def generate(self, tenant_id: str, user_id: str) -> RecoveryCodes:
         """A new set of ten codes; the user's previous set (used or not) stops working."""
         if self._directory.user_by_id(tenant_id, user_id) is None:

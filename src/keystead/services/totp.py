@@ -25,20 +25,15 @@ import segno
 
 from keystead.errors import InvalidInput, NotFound
 from keystead.ports.records import UserFactor
-from keystead.ports.stores import FactorStore
 from keystead.services.factor_checks import (
     AMR,
-    Attempts,
-    Directory,
-    FactorLimits,
     FactorLocked,
+    FactorService,
     FactorUse,
     InvalidCode,
     Judge,
     locked_for,
 )
-from keystead.services.secrets import KeyRing
-from keystead.types import Clock
 
 KIND = "totp"
 DIGITS = 6
@@ -85,21 +80,7 @@ def normalise_code(code: str) -> str | None:
     return digits if len(digits) == DIGITS and digits.isascii() and digits.isdigit() else None
 
 
-class Totp:
-    def __init__(
-        self,
-        store: FactorStore,
-        directory: Directory,
-        ring: KeyRing,
-        clock: Clock,
-        limits: FactorLimits | None = None,
-    ) -> None:
-        self._store = store
-        self._directory = directory
-        self._ring = ring
-        self._clock = clock
-        self._attempts = Attempts(store, clock, limits or FactorLimits())
-
+class Totp(FactorService):
     def enrol(self, tenant_id: str, user_id: str, *, name: str | None = None) -> TotpEnrolment:
         """A pending TOTP factor with a new seed (an unfinished enrolment of the same name is
         replaced); ``InvalidInput`` (field ``name``) if an active one has that name."""
