@@ -19,6 +19,7 @@ from keystead.services.lockout import Lockouts
 from keystead.services.login import PasswordLogin
 from keystead.services.login_flow import LoginFlow
 from keystead.services.logout import Logout
+from keystead.services.passkeys import Passkeys
 from keystead.services.password_policy import password_policy
 from keystead.services.passwords import Passwords
 from keystead.services.secrets import KeyRing
@@ -59,6 +60,7 @@ class Keystead:
     console: ConsoleAccess
     factors: Factors
     login_flow: LoginFlow
+    passkeys: Passkeys
 
     def close(self) -> None:
         self.login.limiter.close()  # the Redis connection pool, when counters are shared
@@ -161,4 +163,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         console=ConsoleAccess(clients),
         factors=factors,
         login_flow=login_flow,
+        passkeys=Passkeys(storage, storage, storage, ring, clock),
     )

@@ -278,3 +278,19 @@ class UserFactor:
     data: dict[str, Any] = field(default_factory=dict, repr=False)
     version: int = 1
     last_used_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PasskeyChallenge:
+    """A WebAuthn challenge waiting for its answer (services.passkey_challenges): ``id`` is the
+    SHA-256 of the challenge (hex), ``purpose`` the ceremony (``register``, ``second_factor``,
+    ``passwordless``), ``binding`` an HMAC of what it belongs to (the interaction, the account
+    session), ``user_id`` whose ceremony it is (``None`` for a passwordless sign-in)."""
+
+    id: str
+    tenant_id: str
+    purpose: str
+    binding: str
+    created_at: float
+    expires_at: float
+    user_id: str | None = None

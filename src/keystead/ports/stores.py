@@ -16,6 +16,7 @@ from keystead.ports.records import (
     IdempotencyRecord,
     ImportJob,
     Interaction,
+    PasskeyChallenge,
     RefreshToken,
     Session,
     StoredKey,
@@ -273,6 +274,32 @@ class FactorStore(Protocol):
     def delete_factors_of_user(self, tenant_id: str, user_id: str) -> int: ...
 
 
+class PasskeyStore(Protocol):
+    """WebAuthn ceremony state that is not a factor: pending challenges (single use) and each
+    user's opaque user handle."""
+
+    def add_passkey_challenge(self, challenge: PasskeyChallenge) -> None:
+        """Insert ``challenge``; in the same transaction, delete the tenant's expired challenges
+        and the earlier ones of the same binding and purpose (one ceremony at a time)."""
+        ...
+
+    def take_passkey_challenge(
+        self, tenant_id: str, challenge_id: str, now: float
+    ) -> PasskeyChallenge | None:
+        """Delete and return the challenge if it exists and has not expired; of two concurrent
+        takes, one gets it and the other ``None``."""
+        ...
+
+    def passkey_user_handle(self, tenant_id: str, user_id: str) -> str | None: ...
+    def add_passkey_user_handle(self, tenant_id: str, user_id: str, handle: str) -> None:
+        """Raises ``Conflict`` when the user already has one (a concurrent registration)."""
+        ...
+
+    def user_by_passkey_handle(self, tenant_id: str, handle: str) -> str | None:
+        """The id of the user with this handle."""
+        ...
+
+
 class Storage(
     TenantStore,
     UserStore,
@@ -292,6 +319,7 @@ class Storage(
     AuditStore,
     IdempotencyStore,
     FactorStore,
+    PasskeyStore,
     Protocol,
 ):
     """Everything one backend provides; wired once in the app factory."""

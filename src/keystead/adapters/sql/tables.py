@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -305,4 +306,32 @@ idempotency_keys = Table(
     Column("request_mac", String(64), nullable=False),
     Column("response", JSON),
     Column("created_at", Double, nullable=False),
+)
+
+# WebAuthn ceremonies (services/passkeys.py): a challenge waits here, keyed by its SHA-256, until
+# its answer takes (deletes) it; the passkeys themselves are user_factors rows of kind "passkey".
+passkey_challenges = Table(
+    "passkey_challenges",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("binding", String(128), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE")),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Index("ix_passkey_challenges_binding", "tenant_id", "binding", "purpose"),
+    Index("ix_passkey_challenges_expiry", "tenant_id", "expires_at"),
+)
+
+# A user's WebAuthn user handle (random, not the user id nor anything personal): what a
+# discoverable credential returns at a passwordless sign-in, to find the user.
+passkey_user_handles = Table(
+    "passkey_user_handles",
+    metadata,
+    Column("tenant_id", String(36), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("handle", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "user_id", name="pk_passkey_user_handles"),
+    UniqueConstraint("tenant_id", "handle", name="uq_passkey_user_handles_handle"),
 )
