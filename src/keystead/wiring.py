@@ -111,7 +111,8 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         policy=password_policy(settings),
     )
     factors = Factors(storage, storage, ring, clock)
-    login_flow = LoginFlow(factors, users, tenant_settings.for_tenant_id)
+    passkeys = Passkeys(storage, storage, storage, ring, clock)
+    login_flow = LoginFlow(factors, users, tenant_settings.for_tenant_id, passkeys=passkeys)
     return Keystead(
         settings=settings,
         storage=storage,
@@ -163,5 +164,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         console=ConsoleAccess(clients),
         factors=factors,
         login_flow=login_flow,
-        passkeys=Passkeys(storage, storage, storage, ring, clock),
+        passkeys=passkeys,
     )

@@ -19,6 +19,7 @@ FORMS = {
     "enrol-form": "enrol_totp",
     "password-form": "change_password",
     "consent-form": "consent",
+    "use-passkey": "second_factor",  # a user whose only second factor is a passkey
 }
 
 

@@ -11,6 +11,7 @@ once no stage is left.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 
 from keystead.errors import InvalidInput, NotFound
@@ -27,6 +28,8 @@ from keystead.flows.stages import (
 from keystead.ports.records import Session
 from keystead.services.factor_checks import InvalidCode
 from keystead.services.factors import Factors
+from keystead.services.passkey_challenges import PasskeyRejected, RelyingParty
+from keystead.services.passkeys import Passkeys
 from keystead.services.tenant_settings import TenantSettings
 from keystead.services.totp import TotpEnrolment
 from keystead.services.users import Users
@@ -43,7 +46,9 @@ class LoginFlow:
         users: Users,
         settings_for: Callable[[str], TenantSettings],
         flow: Flow | None = None,
+        passkeys: Passkeys | None = None,
     ) -> None:
+        self._passkeys = passkeys
         self._factors = factors
         self._users = users
         self._settings_for = settings_for
@@ -115,6 +120,45 @@ class LoginFlow:
             raise InvalidInput("confirm", "the two passwords are not the same")
         self._users.set_password(tenant_id, state.user_id, password)
         return stage.answered(state, ())
+
+    def answer_passkey(
+        self,
+        tenant_id: str,
+        acr_values: tuple[str, ...],
+        state: FlowState,
+        rp: RelyingParty,
+        binding: str,
+        credential: str,
+    ) -> FlowState:
+        """An assertion by one of the user's passkeys (services.passkeys; ``PasskeyRejected``)."""
+        stage = self._expect(tenant_id, acr_values, state, SECOND_FACTOR)
+        use = self._passkeys_or_refuse().verify_second_factor(
+            tenant_id, state.user_id, rp, binding, credential
+        )
+        return stage.answered(state, use.amr)
+
+    def answer_enrolment_passkey(
+        self,
+        tenant_id: str,
+        acr_values: tuple[str, ...],
+        state: FlowState,
+        rp: RelyingParty,
+        binding: str,
+        credential: str,
+    ) -> FlowState:
+        """A passkey registered instead of an authenticator app (the unfinished TOTP enrolment,
+        if any, is dropped)."""
+        stage = self._expect(tenant_id, acr_values, state, ENROL_TOTP)
+        use = self._passkeys_or_refuse().register(tenant_id, state.user_id, rp, binding, credential)
+        if state.enrolment is not None:
+            with suppress(NotFound):
+                self._factors.remove_factor(tenant_id, state.user_id, state.enrolment)
+        return stage.answered(state, use.amr)
+
+    def _passkeys_or_refuse(self) -> Passkeys:
+        if self._passkeys is None:
+            raise PasskeyRejected("passkeys are not wired in this flow")
+        return self._passkeys
 
     def _expect(self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState, name: str) -> Stage:
         stage = self.next_stage(tenant_id, acr_values, state)

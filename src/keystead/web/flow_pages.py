@@ -5,6 +5,7 @@ the new flow state, or :class:`Refused` with the message to show again."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from math import ceil
 
@@ -20,9 +21,12 @@ from keystead.protocols.oauth2.params import single
 from keystead.services.authorization import PendingInteraction
 from keystead.services.factor_checks import FactorLocked, InvalidCode
 from keystead.services.login_flow import WrongStage
+from keystead.services.passkey_challenges import PasskeyRejected
 from keystead.types import Params
+from keystead.web import passkey_pages
 from keystead.web.render import INTERACTION_COOKIE, page
 
+log = logging.getLogger("keystead.web")
 CODE_ERROR = "That code is not valid. Check the code and try again."
 WRONG_STAGE = "This step was already done or has changed; continue below."
 TEMPLATES = {
@@ -56,7 +60,10 @@ def show(
         "client_name": state.client.name,
         "error": error,
         "recovery": request.query_params.get("method") == "recovery",
+        "passkey_options_url": f"{action}/passkey/options",
     }
+    if state.step == SECOND_FACTOR and state.flow is not None:
+        context.update(passkey_pages.second_factor_methods(request, ctx.tenant.id, state.flow.user_id))
     if state.step == ENROL_TOTP:
         assert state.flow is not None
         flow, enrolment = app_of(request).login_flow.enrolment(
@@ -64,7 +71,7 @@ def show(
         )
         app_of(request).authorization.authenticated(ctx.issuer, state.handle, flow)
         context.update(manual_key=enrolment.manual_key, qr_url=f"{action}/totp.svg")
-    return page(request, ctx, TEMPLATES[state.step], status, **context)
+    return passkey_pages.allow_fetch(page(request, ctx, TEMPLATES[state.step], status, **context))
 
 
 async def answer(
@@ -76,6 +83,8 @@ async def answer(
     if single(form, "stage", max_length=32) != state.step:  # an old tab, another step's form
         return Refused(state, WRONG_STAGE, 409)
     try:
+        if state.step in (SECOND_FACTOR, ENROL_TOTP) and single(form, "method", max_length=16) == "passkey":
+            return await _answer_passkey(request, ctx, state, form)
         if state.step == SECOND_FACTOR:
             method = single(form, "method", max_length=16) or "totp"
             code = single(form, "code", max_length=64) or ""
@@ -92,6 +101,9 @@ async def answer(
         )
     except InvalidCode:
         return Refused(state, CODE_ERROR)
+    except PasskeyRejected as refused:
+        log.info("passkey refused at %s: %s", state.step, refused.reason)
+        return Refused(state, passkey_pages.PASSKEY_ERROR)
     except FactorLocked as locked:
         wait = max(1, ceil(locked.retry_after))
         return Refused(state, f"Too many wrong codes. Try again in {wait} seconds.", 429, wait)
@@ -99,6 +111,23 @@ async def answer(
         return Refused(state, _password_message(invalid))
     except WrongStage:
         return Refused(state, WRONG_STAGE, 409)
+
+
+async def _answer_passkey(
+    request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
+) -> FlowState:
+    flow = app_of(request).login_flow
+    assert state.flow is not None
+    answer = flow.answer_passkey if state.step == SECOND_FACTOR else flow.answer_enrolment_passkey
+    return await run_in_threadpool(
+        answer,
+        ctx.tenant.id,
+        state.request.acr_values,
+        state.flow,
+        passkey_pages.relying_party(ctx),
+        passkey_pages.binding(state.handle),
+        passkey_pages.credential(form),
+    )
 
 
 def _password_message(invalid: InvalidInput) -> str:

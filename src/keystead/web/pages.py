@@ -28,7 +28,7 @@ from keystead.services.authorization import PendingInteraction
 from keystead.services.login import LoginFailed
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
 from keystead.types import Params
-from keystead.web import flow_pages
+from keystead.web import flow_pages, passkey_pages
 from keystead.web.render import (
     INTERACTION_COOKIE,
     SESSION_COOKIE,
@@ -184,7 +184,9 @@ async def _show(
             login_hint=login_hint if login_hint is not None else (state.request.login_hint or ""),
             error=error,
             client_name=state.client.name,
+            passkey_options_url=f"{action}/passkey/options",
         )
+        passkey_pages.allow_fetch(response)
     else:
         response = page(
             request,
@@ -265,6 +267,11 @@ async def _submit_login(
     request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
 ) -> Response:
     app = app_of(request)
+    if single(form, "method", max_length=16) == "passkey":  # passwordless (web/passkey_pages.py)
+        flow = await passkey_pages.sign_in(request, ctx, state, form)
+        if flow is None:
+            return await _show(request, ctx, state, error=passkey_pages.PASSKEY_ERROR, status=400)
+        return await _advance(request, ctx, state, flow)
     username = single(form, "username", max_length=320) or ""
     password = single(form, "password", max_length=1024) or ""
     tenant_settings = app.tenant_settings.get(ctx.tenant)
