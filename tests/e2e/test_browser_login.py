@@ -100,7 +100,7 @@ def _sign_in(page: Any, server: LiveServer, url: str) -> None:
     page.get_by_label("Email or username").fill(server.username)
     page.get_by_label("Password").fill(server.password)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     if not _at_client(server).match(page.url):
         with page.expect_navigation():
             page.get_by_role("button", name="Allow").click()
@@ -139,7 +139,7 @@ def test_sign_in_and_consent_reach_the_redirect_uri_and_the_code_redeems(
     assert page.get_by_role("heading", name="Sign in").is_visible()
     assert page.get_by_text("Conformance RP").is_visible()
     assert page.title().endswith("Acme Corp")
-    sign_in = page.get_by_role("button", name="Sign in")
+    sign_in = page.get_by_role("button", name="Sign in", exact=True)
     assert sign_in.evaluate("b => getComputedStyle(b).backgroundColor") == BRAND_RGB
     _shot(page, shots, "login")
 
@@ -158,7 +158,7 @@ def test_sign_in_and_consent_reach_the_redirect_uri_and_the_code_redeems(
     # right password: the consent page
     page.get_by_label("Password").fill(server.password)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     assert page.get_by_role("heading", name=re.compile("Conformance RP wants to access")).is_visible()
     assert page.get_by_text("Signed in as").is_visible()
     for description in ("Sign you in with your account", "Your name and basic profile", "Your email address"):
@@ -275,9 +275,9 @@ def test_login_page_fits_a_phone_without_horizontal_scroll(
     try:
         page = ctx.new_page()
         page.goto(_authorize_url(server))
-        assert page.get_by_role("button", name="Sign in").is_visible()
+        assert page.get_by_role("button", name="Sign in", exact=True).is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
-        box = page.get_by_role("button", name="Sign in").bounding_box()
+        box = page.get_by_role("button", name="Sign in", exact=True).bounding_box()
         assert box is not None
         assert box["height"] >= 44  # a comfortable touch target
         _shot(page, shots, "login-mobile")
@@ -305,7 +305,7 @@ def test_login_and_consent_pages_send_a_csp_and_violate_none(context: Any, serve
     page.get_by_label("Email or username").fill(server.username)
     page.get_by_label("Password").fill(server.password)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     assert page.get_by_role("button", name="Allow").is_visible()
     # both stylesheets applied: the base CSS and the tenant's branding.css
     assert page.evaluate("document.styleSheets.length") == 2

@@ -138,7 +138,7 @@ def _sign_in(
     page.get_by_label("Email or username").fill(username)
     page.get_by_label("Password").fill(password)
     with page.expect_navigation() as navigation:
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     return navigation.value or response
 
 

@@ -42,7 +42,7 @@ def _password(page: Any, server: LiveServer) -> None:
     page.get_by_label("Email or username").fill(server.username)
     page.get_by_label("Password").fill(server.password)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def _claims(server: LiveServer, url: str, verifier: str) -> dict[str, Any]:
