@@ -20,7 +20,7 @@ from keystead.http.admin import PREFIX as ADMIN_PREFIX
 from keystead.http.admin import create_admin_app
 from keystead.http.middleware import AccessLog, BodyLimit, CustomDomains, SecurityHeaders
 from keystead.http.responses import json_response
-from keystead.web import assets, console, pages, passkey_pages
+from keystead.web import account, assets, console, pages, passkey_pages
 from keystead.web import logout as logout_pages
 from keystead.web.render import STATIC
 from keystead.wiring import Keystead, build
@@ -44,6 +44,8 @@ def tenant_routes(*, dev: bool = False) -> list[BaseRoute]:
         Route("/interaction/{handle}/passkey/options", passkey_pages.options, methods=["POST"]),
         Route("/branding.css", assets.branding_css, methods=["GET"]),
         Mount("/console", routes=console.routes()),
+        Route("/account", account.pages.home, methods=["GET"]),
+        Mount("/account", routes=account.routes()),
     ]
 
 
