@@ -18,6 +18,11 @@ the other (side by side in one run, on whatever core the process gets):
    through ``Factors.enrol_totp``/``activate_totp``); the second-factor page is answered with a
    code from pyotp. The injected ``FrozenClock`` moves 30 s before each sign-in, so each code is
    in a new step (a code is accepted once).
+5. ``passkey sign-in (passwordless)``: the login page's passkey path for a user with a passkey
+   (registered through ``Passkeys.registration_options``/``register``): ``POST`` the page's
+   options endpoint (a challenge stored) → an ES256 assertion by a software authenticator in
+   this process (its signature counts in the CPU: about one ES256 sign) → ``POST`` it with the
+   form (challenge taken, signature verified, counter updated) → code exchange. No argon2id.
 
 Each row is printed as operations per CPU second of this process (all its threads: the
 TestClient's event loop thread and the argon2 pool thread count too, so other processes on a
@@ -31,8 +36,10 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import re
 import secrets
+import struct
 import sys
 import tempfile
 import time
@@ -42,12 +49,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import cbor2
 import httpx
 import pyotp
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from keystead.clock import FrozenClock
 from keystead.config import load_settings
 from keystead.config.settings import PasswordSettings
+from keystead.services.passkey_challenges import RelyingParty
 from keystead.wiring import Keystead, build
 
 PASSWORD = "correct horse battery staple"
@@ -57,6 +68,65 @@ T0 = 1_900_000_020.0  # the start of a 30-second TOTP step
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _ACTION = re.compile(r'<form[^>]*action="([^"]+)"')
 _STAGE = re.compile(r'name="stage" value="([a-z_]+)"')
+_OPTIONS = re.compile(r'data-options="([^"]+)"')
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class SoftKey:
+    """A software WebAuthn authenticator (ES256, ``none`` attestation, UV), as the tests' one in
+    tests/support/authenticator.py: answers the options JSON with a credential's JSON."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.id = secrets.token_bytes(32)
+        self.user_handle = b""
+        self.count = 0
+
+    def _client_data(self, kind: str, challenge: str) -> bytes:
+        return json.dumps({"type": kind, "challenge": challenge, "origin": self.origin}).encode()
+
+    def create(self, options_json: str) -> dict[str, Any]:
+        options = json.loads(options_json)
+        self.user_handle = base64.urlsafe_b64decode(options["user"]["id"] + "==")
+        numbers = self.key.public_key().public_numbers()
+        cose = cbor2.dumps(
+            {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
+        )
+        rp_hash = hashlib.sha256(options["rp"]["id"].encode()).digest()
+        auth = (
+            rp_hash
+            + bytes([0x45])
+            + struct.pack(">I", 0)
+            + bytes(16)
+            + struct.pack(">H", 32)
+            + self.id
+            + cose
+        )
+        response = {
+            "clientDataJSON": _b64(self._client_data("webauthn.create", options["challenge"])),
+            "attestationObject": _b64(cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth})),
+        }
+        return {"id": _b64(self.id), "rawId": _b64(self.id), "type": "public-key", "response": response}
+
+    def get(self, options_json: str) -> dict[str, Any]:
+        options = json.loads(options_json)
+        self.count += 1
+        auth = (
+            hashlib.sha256(options["rpId"].encode()).digest() + bytes([0x05]) + struct.pack(">I", self.count)
+        )
+        client_data = self._client_data("webauthn.get", options["challenge"])
+        signature = self.key.sign(auth + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
+        response = {
+            "clientDataJSON": _b64(client_data),
+            "authenticatorData": _b64(auth),
+            "signature": _b64(signature),
+            "userHandle": _b64(self.user_handle),
+        }
+        return {"id": _b64(self.id), "rawId": _b64(self.id), "type": "public-key", "response": response}
 
 
 @dataclass
@@ -129,7 +199,11 @@ class SignIn:
         self.secret = secret
 
     def __call__(
-        self, username: str, totp: pyotp.TOTP | None = None, clock: FrozenClock | None = None
+        self,
+        username: str,
+        totp: pyotp.TOTP | None = None,
+        clock: FrozenClock | None = None,
+        passkey: SoftKey | None = None,
     ) -> None:
         self.http.cookies.clear()
         verifier = secrets.token_urlsafe(48)
@@ -142,7 +216,14 @@ class SignIn:
         }  # fmt: skip
         page = self._land(self.http.get(f"{self.base}/authorize?{urlencode(params)}"))
         self._expect(page, "login-form")
-        page = self._submit(page, username=username, password=PASSWORD)
+        if passkey is not None:  # passwordless: the login page's options endpoint, then the form
+            options_url, csrf = _OPTIONS.search(page.text), _CSRF.search(page.text)
+            assert options_url is not None and csrf is not None
+            options = self.http.post(options_url.group(1), data={"csrf_token": csrf.group(1)})
+            credential = json.dumps(passkey.get(options.text))
+            page = self._submit(page, method="passkey", credential=credential)
+        else:
+            page = self._submit(page, username=username, password=PASSWORD)
         if totp is not None:
             assert clock is not None
             self._expect(page, "second-factor-form")
@@ -185,9 +266,10 @@ class SignIn:
             raise AssertionError(f"expected {form_id}: {page.status_code} {page.text[:300]}")
 
 
-def seed(k: Keystead, clock: FrozenClock) -> tuple[str, str, str, pyotp.TOTP]:
-    """Tenant ``bench``, users ``alice`` (password) and ``bob`` (password + active TOTP), a
-    first-party confidential client. Returns tenant name, client id, secret, bob's TOTP."""
+def seed(k: Keystead, clock: FrozenClock) -> tuple[str, str, str, pyotp.TOTP, SoftKey]:
+    """Tenant ``bench``, users ``alice`` (password), ``bob`` (password + active TOTP) and
+    ``carol`` (a passkey), a first-party confidential client. Returns tenant name, client id,
+    secret, bob's TOTP and carol's authenticator."""
     tenant = k.tenants.create("bench", "Bench")
     k.users.create(tenant.id, "alice", password=PASSWORD, email="alice@example.com")
     bob = k.users.create(tenant.id, "bob", password=PASSWORD, email="bob@example.com")
@@ -204,7 +286,12 @@ def seed(k: Keystead, clock: FrozenClock) -> tuple[str, str, str, pyotp.TOTP]:
     totp = pyotp.TOTP(pyotp.parse_uri(enrolment.uri).secret)
     k.factors.activate_totp(tenant.id, bob.id, enrolment.factor.id, totp.at(clock()))
     clock.advance(30)  # the activation code is spent
-    return tenant.name, created.client.client_id, created.secret, totp
+    carol = k.users.create(tenant.id, "carol", password=PASSWORD, email="carol@example.com")
+    rp = RelyingParty.for_issuer(k.tenants.issuer(tenant), tenant.display_name)
+    passkey = SoftKey(rp.origin)
+    options = k.passkeys.registration_options(tenant.id, carol.id, rp, "bench")
+    k.passkeys.register(tenant.id, carol.id, rp, "bench", passkey.create(options))
+    return tenant.name, created.client.client_id, created.secret, totp, passkey
 
 
 def run(seconds: float) -> list[Row]:
@@ -225,7 +312,7 @@ def run(seconds: float) -> list[Row]:
         )
         k = build(settings, clock=clock, migrate=True)
         try:
-            tenant, client_id, secret, totp = seed(k, clock)
+            tenant, client_id, secret, totp, passkey = seed(k, clock)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 with TestClient(create_app(k), base_url="http://bench", follow_redirects=False) as http:
@@ -240,7 +327,13 @@ def run(seconds: float) -> list[Row]:
                         sign_in("bob", totp, clock)
 
                     rows.append(measure("password sign-in (hosted flow + code exchange)", password, seconds))
+
+                    def with_passkey() -> None:
+                        clock.advance(30)
+                        sign_in("carol", passkey=passkey)
+
                     rows.append(measure("password + TOTP sign-in", with_totp, seconds))
+                    rows.append(measure("passkey sign-in (passwordless)", with_passkey, seconds))
         finally:
             k.close()
     return rows
@@ -258,7 +351,7 @@ def report(rows: list[Row]) -> str:
     ]
     for i, row in enumerate(rows):
         per_op_ms = 1e3 * row.cpu_s / row.calls
-        outside = f"{per_op_ms - 1e3 / argon:.1f} ms" if i >= 2 else ""
+        outside = f"{per_op_ms - 1e3 / argon:.1f} ms" if 2 <= i <= 3 else ""  # passkeys: no argon2id
         lines.append(
             f"| {row.name} | {row.calls} | {row.per_cpu_s:,.1f} | {row.per_wall_s:,.1f} "
             f"| {ratio(row.per_cpu_s / argon)} | {per_op_ms:.2f} ms | {outside} |"

@@ -1,5 +1,6 @@
 """bench/login_factors.py keeps working: a run of 0.2 s per row prints every row of its table
-(raw argon2id, raw ES256, password sign-in, password + TOTP sign-in through the hosted pages).
+(raw argon2id, raw ES256, password sign-in, password + TOTP sign-in and passwordless passkey
+sign-in through the hosted pages).
 Asserts no timing: only that the benchmark runs and what it reports."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ ROWS = (
     "ES256 sign (joserfc, as jose.sign)",
     "password sign-in (hosted flow + code exchange)",
     "password + TOTP sign-in",
+    "passkey sign-in (passwordless)",
 )
 
 
