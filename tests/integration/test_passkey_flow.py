@@ -176,3 +176,16 @@ def test_a_passkey_can_be_the_required_enrolment(env: Env, keystead: Keystead) -
     assert claims["acr"] == ACR_MFA and claims["amr"] == ["pwd", "hwk", "user", "mfa"]
     kinds = sorted(f.kind for f in keystead.factors.list_factors(tenant.id, user.id))
     assert kinds == ["passkey"]  # the unfinished authenticator-app enrolment was dropped
+
+
+def test_a_step_up_asks_the_passkey_of_a_password_only_session(env: Env, keystead: Keystead) -> None:
+    tenant, user, rp, flow = env
+    page, _ = _start(flow, rp)
+    assert page_of(_password(flow, page)) == "client"  # no factor yet: a password-only session
+    device = _device(keystead, tenant, user)  # added later (the account page)
+    page, verifier = _start(flow, rp, acr_values=ACR_MFA)
+    assert page_of(page) == "second_factor"  # not the password again
+    options = _options(flow, page)
+    assert options.status_code == 200 and options.json()["allowCredentials"]
+    claims = _claims(flow, rp, _answer(flow, page, device.get(options.text)), verifier)
+    assert claims["acr"] == ACR_MFA and "hwk" in claims["amr"]

@@ -29,7 +29,7 @@ from keystead.services import passkey_credentials, totp
 from keystead.services.authorization import PendingInteraction
 from keystead.services.passkey_challenges import PasskeyRejected, RelyingParty
 from keystead.types import Params
-from keystead.web.render import INTERACTION_COOKIE, csrf_ok
+from keystead.web.render import INTERACTION_COOKIE, SESSION_COOKIE, csrf_ok
 
 log = logging.getLogger("keystead.web.passkeys")
 #: The pages' policy plus requests to this origin: the script fetches the ceremony's options.
@@ -85,7 +85,9 @@ async def options(request: Request) -> Response:
     if not csrf_ok(request, ctx, single(form, "csrf_token", max_length=128)):
         return _error(403, "the page expired; reload it and try again")
     app = app_of(request)
-    state = await run_in_threadpool(app.authorization.pending, ctx.issuer, handle, None)
+    session = await run_in_threadpool(app.sessions.current, ctx.tenant.id, request.cookies.get(SESSION_COOKIE))
+    # with the SSO session, as the page itself: a step-up's stage comes from it
+    state = await run_in_threadpool(app.authorization.pending, ctx.issuer, handle, session)
     if not isinstance(state, PendingInteraction):
         return _error(409, "this sign-in step is over; reload the page")
     try:
