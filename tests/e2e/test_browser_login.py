@@ -234,7 +234,7 @@ def test_login_and_consent_work_with_the_keyboard_alone(context: Any, server: Li
     username, password = page.get_by_label("Email or username"), page.get_by_label("Password")
     assert username.get_attribute("id") == "username"
     assert password.get_attribute("type") == "password"
-    assert username.get_attribute("autocomplete") == "username"
+    assert username.get_attribute("autocomplete") == "username webauthn"  # passkeys in the autofill
     assert password.get_attribute("autocomplete") == "current-password"
 
     # the username field has focus on load; Tab moves to the password, Enter submits

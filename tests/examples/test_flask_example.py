@@ -80,9 +80,11 @@ def webapp(live: LiveServer, app_url: str) -> Iterator[str]:
 
 
 def _submit(browser: httpx.Client, page: httpx.Response, fields: dict[str, str]) -> httpx.Response:
-    """Submit the page's form as a browser would: its hidden inputs plus ``fields``."""
-    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-    action = re.search(r'action="([^"]+)"', page.text)
+    """Submit the page's (first) form as a browser would: its hidden inputs plus ``fields``."""
+    form = re.search(r"<form\b.*?</form>", page.text, re.S)  # not the login page's passkey form
+    assert form is not None, page.text[:300]
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
+    action = re.search(r'action="([^"]+)"', form.group(0))
     assert "csrf_token" in hidden and action, page.text[:300]
     data = {k: html.unescape(v) for k, v in hidden.items()} | fields
     return browser.post(str(page.url.join(html.unescape(action.group(1)))), data=data)
