@@ -85,7 +85,9 @@ async def options(request: Request) -> Response:
     if not csrf_ok(request, ctx, single(form, "csrf_token", max_length=128)):
         return _error(403, "the page expired; reload it and try again")
     app = app_of(request)
-    session = await run_in_threadpool(app.sessions.current, ctx.tenant.id, request.cookies.get(SESSION_COOKIE))
+    session = await run_in_threadpool(
+        app.sessions.current, ctx.tenant.id, request.cookies.get(SESSION_COOKIE)
+    )
     # with the SSO session, as the page itself: a step-up's stage comes from it
     state = await run_in_threadpool(app.authorization.pending, ctx.issuer, handle, session)
     if not isinstance(state, PendingInteraction):
