@@ -24,6 +24,7 @@ from keystead.services.password_policy import password_policy
 from keystead.services.passwords import Passwords
 from keystead.services.secrets import KeyRing
 from keystead.services.sessions import Sessions
+from keystead.services.signin_events import SignInEvents
 from keystead.services.tenant_settings import TenantSettingsService
 from keystead.services.tenants import Tenants
 from keystead.services.throttle import AttemptLimiter
@@ -112,7 +113,10 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
     )
     factors = Factors(storage, storage, ring, clock)
     passkeys = Passkeys(storage, storage, storage, ring, clock)
-    login_flow = LoginFlow(factors, users, tenant_settings.for_tenant_id, passkeys=passkeys)
+    signin_events = SignInEvents(Audit(storage, clock))
+    login_flow = LoginFlow(
+        factors, users, tenant_settings.for_tenant_id, passkeys=passkeys, events=signin_events
+    )
     return Keystead(
         settings=settings,
         storage=storage,
@@ -146,9 +150,10 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
             skew=t.clock_skew,
             code_ttl_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).tokens.code_ttl,
             flow=login_flow,
+            events=signin_events,
         ),
         token_endpoint=TokenEndpoint(clients=clients, tokens=tokens, codes=storage, ring=ring, clock=clock),
-        login=PasswordLogin(storage, passwords, limiter, lockouts),
+        login=PasswordLogin(storage, passwords, limiter, lockouts, events=signin_events),
         lockouts=lockouts,
         logout=Logout(clients, keys, clock),
         audit=Audit(storage, clock),

@@ -37,6 +37,7 @@ from keystead.services.keys import KeyManager
 from keystead.services.login_flow import LoginFlow
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
 from keystead.services.secrets import KeyRing, new_token
+from keystead.services.signin_events import SignInEvents
 from keystead.services.tokens import Issuer
 from keystead.types import Clock, Params
 
@@ -74,8 +75,10 @@ class Authorization:
         skew: int,
         code_ttl_for: Callable[[str], int] | None = None,
         flow: LoginFlow | None = None,
+        events: SignInEvents | None = None,
     ) -> None:
         self._flow = flow
+        self._events = events  # consent given/denied audit events (services/signin_events.py)
         self._clients = clients
         self._keys = keys
         self._codes = codes
@@ -160,15 +163,25 @@ class Authorization:
         )
 
     def consent(
-        self, iss: Issuer, pending: PendingInteraction, allow: bool, session: Session | None
+        self,
+        iss: Issuer,
+        pending: PendingInteraction,
+        allow: bool,
+        session: Session | None,
+        *,
+        ip: str | None = None,
     ) -> PendingInteraction | Outcome:
         request = pending.request
+        user_id = pending.record.user_id or (session.user_id if session else None)
+        if self._events is not None and user_id is not None:
+            self._events.consent(
+                iss.tenant_id, user_id, ip, client_id=request.client_id, scopes=request.scopes, given=allow
+            )
         if not allow:
             self._interactions.complete_interaction(
                 iss.tenant_id, self._mac(pending.handle), now=self._clock()
             )
             return self._to_client_error(iss, request, AccessDenied("the end-user denied the request"))
-        user_id = pending.record.user_id or (session.user_id if session else None)
         if user_id is None:
             return ErrorPage(InvalidRequest("sign in first"))
         self._save_consent(iss, user_id, request)

@@ -17,6 +17,7 @@ from keystead.ports.stores import UserStore
 from keystead.services.lockout import Lockouts
 from keystead.services.password_policy import offline_policy
 from keystead.services.passwords import HashParams, Passwords
+from keystead.services.signin_events import SignInEvents
 from keystead.services.throttle import AttemptLimiter, account_key
 
 
@@ -35,7 +36,9 @@ class PasswordLogin:
         passwords: Passwords,
         limiter: AttemptLimiter,
         lockouts: Lockouts | None = None,
+        events: SignInEvents | None = None,
     ) -> None:
+        self._events = events  # stage outcome audit events (services/signin_events.py)
         self._users = users
         self._passwords = passwords
         self._limiter = limiter
@@ -57,13 +60,29 @@ class PasswordLogin:
         user = self._users.user_by_login(tenant_id, login) if login else None
         result = self._passwords.verify(user.password_hash if user else None, password, hash_params)
         if user is None or not result.ok or not user.active:
-            if self._limiter.failed(key, ip) and user is not None:
+            locked = self._limiter.failed(key, ip)
+            if locked and user is not None:
                 self._lockouts.locked(user)
+            self._failed(tenant_id, login, ip, user, result.ok, locked)
             raise LoginFailed()
         self._limiter.succeeded(key)
+        if self._events is not None:
+            self._events.password_succeeded(tenant_id, user.id, login, ip)
         if result.new_hash is not None:
             self._users.update_user(tenant_id, user.id, password_hash=result.new_hash)
         return user
+
+    def _failed(
+        self, tenant_id: str, login: str, ip: str, user: User | None, password_ok: bool, locked: bool
+    ) -> None:
+        if self._events is None:
+            return
+        user_id = user.id if user is not None else None
+        reason = "unknown_login" if user is None else "disabled" if password_ok else "wrong_password"
+        self._events.password_failed(tenant_id, login, ip, user_id=user_id, reason=reason)
+        if locked:
+            retry_after = self._limiter.state(account_key(tenant_id, login)).retry_after
+            self._events.lockout_started(tenant_id, login, ip, user_id=user_id, retry_after=retry_after)
 
     def sign_in(
         self, tenant_id: str, login: str, password: str, ip: str, hash_params: HashParams | None = None

@@ -26,10 +26,11 @@ from keystead.flows.stages import (
     default_flow,
 )
 from keystead.ports.records import Session
-from keystead.services.factor_checks import InvalidCode
+from keystead.services.factor_checks import FactorLocked, InvalidCode
 from keystead.services.factors import Factors
 from keystead.services.passkey_challenges import PasskeyRejected, RelyingParty
 from keystead.services.passkeys import Passkeys
+from keystead.services.signin_events import SignInEvents
 from keystead.services.tenant_settings import TenantSettings
 from keystead.services.totp import TotpEnrolment
 from keystead.services.users import Users
@@ -47,8 +48,10 @@ class LoginFlow:
         settings_for: Callable[[str], TenantSettings],
         flow: Flow | None = None,
         passkeys: Passkeys | None = None,
+        events: SignInEvents | None = None,
     ) -> None:
         self._passkeys = passkeys
+        self._events = events  # stage outcome audit events (services/signin_events.py)
         self._factors = factors
         self._users = users
         self._settings_for = settings_for
@@ -72,18 +75,35 @@ class LoginFlow:
 
     # stage answers
     def answer_code(
-        self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState, code: str, *, recovery: bool
+        self,
+        tenant_id: str,
+        acr_values: tuple[str, ...],
+        state: FlowState,
+        code: str,
+        *,
+        recovery: bool,
+        ip: str | None = None,
     ) -> FlowState:
         """A TOTP code, or a recovery code when ``recovery``; every refusal is ``InvalidCode``
         (or ``FactorLocked``), whatever the reason."""
         stage = self._expect(tenant_id, acr_values, state, SECOND_FACTOR)
+        method = "recovery_code" if recovery else "totp"
         try:
             if recovery:
                 use = self._factors.use_recovery_code(tenant_id, state.user_id, code)
             else:
                 use = self._factors.verify_totp(tenant_id, state.user_id, code)
-        except NotFound as exc:  # no such factor: the same answer as a wrong code
-            raise InvalidCode() from exc
+        except (NotFound, InvalidCode, FactorLocked) as exc:
+            locked = isinstance(exc, FactorLocked)
+            if self._events is not None:
+                self._events.second_factor(
+                    tenant_id, state.user_id, ip, method=method, accepted=False, locked=locked
+                )
+            if locked:
+                raise
+            raise InvalidCode() from exc  # no such factor: the same answer as a wrong code
+        if self._events is not None:
+            self._events.second_factor(tenant_id, state.user_id, ip, method=method, accepted=True)
         return stage.answered(state, use.amr)
 
     def enrolment(
@@ -100,7 +120,13 @@ class LoginFlow:
         return replace(state, enrolment=enrolment.factor.id), enrolment
 
     def answer_enrolment(
-        self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState, code: str
+        self,
+        tenant_id: str,
+        acr_values: tuple[str, ...],
+        state: FlowState,
+        code: str,
+        *,
+        ip: str | None = None,
     ) -> FlowState:
         stage = self._expect(tenant_id, acr_values, state, ENROL_TOTP)
         if state.enrolment is None:
@@ -109,16 +135,27 @@ class LoginFlow:
             use = self._factors.activate_totp(tenant_id, state.user_id, state.enrolment, code)
         except (NotFound, InvalidInput) as exc:
             raise InvalidCode() from exc
+        if self._events is not None:
+            self._events.factor_enrolled(tenant_id, state.user_id, ip, kind="totp", factor_id=state.enrolment)
         return stage.answered(state, use.amr)
 
     def answer_password(
-        self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState, password: str, confirm: str
+        self,
+        tenant_id: str,
+        acr_values: tuple[str, ...],
+        state: FlowState,
+        password: str,
+        confirm: str,
+        *,
+        ip: str | None = None,
     ) -> FlowState:
         """A new password, after the tenant's policy (``InvalidInput`` naming ``password``)."""
         stage = self._expect(tenant_id, acr_values, state, CHANGE_PASSWORD)
         if password != confirm:
             raise InvalidInput("confirm", "the two passwords are not the same")
         self._users.set_password(tenant_id, state.user_id, password)
+        if self._events is not None:
+            self._events.breached_password_changed(tenant_id, state.user_id, ip)
         return stage.answered(state, ())
 
     def answer_passkey(

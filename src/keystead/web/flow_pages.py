@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from keystead.errors import InvalidInput, NotFound
 from keystead.flows.stages import CHANGE_PASSWORD, ENROL_TOTP, SECOND_FACTOR, FlowState
-from keystead.http.requests import TenantContext, app_of
+from keystead.http.requests import TenantContext, app_of, client_ip
 from keystead.protocols.oauth2.errors import InvalidRequest
 from keystead.protocols.oauth2.params import single
 from keystead.services.authorization import PendingInteraction
@@ -80,6 +80,7 @@ async def answer(
     flow = app_of(request).login_flow
     assert state.flow is not None
     tenant_id, acr_values = ctx.tenant.id, state.request.acr_values
+    ip = client_ip(request)
     if single(form, "stage", max_length=32) != state.step:  # an old tab, another step's form
         return Refused(state, WRONG_STAGE, 409)
     try:
@@ -89,15 +90,23 @@ async def answer(
             method = single(form, "method", max_length=16) or "totp"
             code = single(form, "code", max_length=64) or ""
             return await run_in_threadpool(
-                flow.answer_code, tenant_id, acr_values, state.flow, code, recovery=method == "recovery"
+                flow.answer_code,
+                tenant_id,
+                acr_values,
+                state.flow,
+                code,
+                recovery=method == "recovery",
+                ip=ip,
             )
         if state.step == ENROL_TOTP:
             code = single(form, "code", max_length=64) or ""
-            return await run_in_threadpool(flow.answer_enrolment, tenant_id, acr_values, state.flow, code)
+            return await run_in_threadpool(
+                flow.answer_enrolment, tenant_id, acr_values, state.flow, code, ip=ip
+            )
         password = single(form, "password", max_length=1024) or ""
         confirm = single(form, "confirm", max_length=1024) or ""
         return await run_in_threadpool(
-            flow.answer_password, tenant_id, acr_values, state.flow, password, confirm
+            flow.answer_password, tenant_id, acr_values, state.flow, password, confirm, ip=ip
         )
     except InvalidCode:
         return Refused(state, CODE_ERROR)

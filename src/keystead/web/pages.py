@@ -258,7 +258,7 @@ async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response
     if decision not in ("allow", "deny"):
         raise InvalidRequest("choose allow or deny")
     outcome = await run_in_threadpool(
-        app.authorization.consent, ctx.issuer, state, decision == "allow", session
+        app.authorization.consent, ctx.issuer, state, decision == "allow", session, ip=client_ip(request)
     )
     return await _show(request, ctx, await _with_user(request, ctx, outcome, session))
 

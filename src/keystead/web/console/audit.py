@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
+from keystead.services import signin_events
 from keystead.web.console import cursors, render
 from keystead.web.console.context import Console, to_json
 
@@ -24,6 +25,7 @@ ACTIONS = (
     "tenant.settings.update",
     "console.signin",
     "console.signout",
+    *signin_events.ACTIONS,
 )
 
 
