@@ -95,6 +95,13 @@ def test_enrol_an_authenticator_then_sign_in_with_password_and_code(
     page.get_by_label("Then enter the 6-digit code the app shows").fill(totp.now())
     with page.expect_navigation():
         page.get_by_role("button", name="Verify and continue").click()
+    # the recovery codes, shown once
+    assert page.get_by_role("heading", name="Save your recovery codes").is_visible()
+    assert page.locator("#recovery-codes code").count() == 10
+    assert page.get_by_role("link", name="Download").get_attribute("download") == "recovery-codes.txt"
+    _shot(page, shots, "mfa-recovery-codes")
+    with page.expect_navigation():
+        page.get_by_role("button", name="I have saved them").click()
     if not _at_client(server).match(page.url):
         with page.expect_navigation():
             page.get_by_role("button", name="Allow").click()

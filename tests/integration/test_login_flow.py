@@ -198,9 +198,11 @@ def test_a_tenant_requiring_mfa_makes_the_user_enrol(env, keystead, clock):
     totp = pyotp.TOTP(key)
     refused = submit(flow.http, page, code="000000")
     assert refused.status_code == 400 and page_of(refused) == "enrol_totp"
-    claims = _claims(flow, rp, submit(flow.http, page, code=totp.at(clock())), verifier)
+    codes = submit(flow.http, page, code=totp.at(clock()))
+    assert page_of(codes) == "recovery_codes"  # shown once after the enrolment (test_recovery_codes_stage.py)
+    claims = _claims(flow, rp, submit(flow.http, codes), verifier)
     assert claims["acr"] == ACR_MFA and "otp" in claims["amr"]
-    assert [f.status for f in keystead.factors.list_factors(tenant.id, user.id)] == ["active"]
+    assert [f.status for f in keystead.factors.list_factors(tenant.id, user.id)] == ["active", "active"]
 
 
 def test_a_breached_password_must_be_changed_before_the_code_is_issued(env, keystead, factory, clock):

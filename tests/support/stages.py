@@ -18,6 +18,7 @@ FORMS = {
     "second-factor-form": "second_factor",
     "enrol-form": "enrol_totp",
     "password-form": "change_password",
+    "recovery-codes-form": "recovery_codes",
     "consent-form": "consent",
     "use-passkey": "second_factor",  # a user whose only second factor is a passkey
 }
@@ -68,3 +69,8 @@ def qr_url(response: httpx.Response) -> str:
     match = re.search(r'id="totp-qr" src="([^"]+)"', response.text)
     assert match is not None
     return match.group(1)
+
+
+def recovery_codes(response: httpx.Response) -> list[str]:
+    """The recovery codes a page shows (none after the first time)."""
+    return re.findall(r'<li><code class="ks-code">([A-Z2-9]{5}-[A-Z2-9]{5})</code></li>', response.text)

@@ -94,3 +94,17 @@ def test_the_challenges_carry_no_secret():
         challenge = stage.challenge(_facts(state=enrolling))
         assert challenge.stage == name
         assert set(challenge.data) <= {"recovery_codes", "factor_id"}
+
+
+def test_recovery_codes_come_right_after_an_enrolment_and_once():
+    from keystead.flows.stages import SHOW_RECOVERY_CODES
+
+    enrolled = FLOW.stage(ENROL_TOTP).answered(START, ("otp",))  # type: ignore[union-attr]
+    assert _next(mode="always", enrolled=True, state=enrolled) == SHOW_RECOVERY_CODES
+    shown = replace(enrolled, codes_shown=True)
+    assert FlowState.from_dict(shown.to_dict()) == shown
+    saved = FLOW.stage(SHOW_RECOVERY_CODES).answered(shown, ())  # type: ignore[union-attr]
+    assert _next(mode="always", enrolled=True, state=saved) is None
+    # a second factor answered (no enrolment in this sign-in): no codes page
+    answered = FLOW.stage(SECOND_FACTOR).answered(START, ("otp",))  # type: ignore[union-attr]
+    assert _next(mode="always", enrolled=True, state=answered) is None

@@ -22,7 +22,8 @@ ACR_MFA = "urn:keystead:acr:mfa"
 SECOND_FACTOR = "second_factor"
 ENROL_TOTP = "enrol_totp"
 CHANGE_PASSWORD = "change_password"
-STAGES = (SECOND_FACTOR, ENROL_TOTP, CHANGE_PASSWORD)
+SHOW_RECOVERY_CODES = "recovery_codes"
+STAGES = (SECOND_FACTOR, ENROL_TOTP, CHANGE_PASSWORD, SHOW_RECOVERY_CODES)
 SECOND_FACTOR_AMR = frozenset({"otp", "hwk", "swk"})
 
 MfaMode = Literal["never", "when_enrolled", "always"]
@@ -48,6 +49,7 @@ class FlowState:
     breached: bool = False  # the password is on the breached list and has not been changed
     enrolment: str | None = None  # the pending TOTP factor being enrolled
     done: tuple[str, ...] = field(default=())
+    codes_shown: bool = False  # the recovery codes of this sign-in's enrolment were shown
 
     @property
     def acr(self) -> str:
@@ -61,6 +63,7 @@ class FlowState:
             "breached": self.breached,
             "enrolment": self.enrolment,
             "done": list(self.done),
+            "codes_shown": self.codes_shown,
         }
 
     @classmethod
@@ -72,6 +75,7 @@ class FlowState:
             breached=bool(data.get("breached", False)),
             enrolment=data.get("enrolment") if isinstance(data.get("enrolment"), str) else None,
             done=tuple(str(v) for v in data.get("done", ())),
+            codes_shown=bool(data.get("codes_shown", False)),
         )
 
 
@@ -149,6 +153,24 @@ class EnrolTotpStage:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowRecoveryCodesStage:
+    """Right after an authenticator app was set up in this sign-in: ten recovery codes, shown
+    once (generated when the page is first shown; a reload says they were shown), then "I have
+    saved them". Regenerating them later is the account page's or an administrator's job."""
+
+    name: str = SHOW_RECOVERY_CODES
+
+    def needed(self, facts: Facts) -> bool:
+        return ENROL_TOTP in facts.state.done and self.name not in facts.state.done
+
+    def challenge(self, facts: Facts) -> Challenge:
+        return Challenge(self.name, {"shown": facts.state.codes_shown})
+
+    def answered(self, state: FlowState, amr: tuple[str, ...]) -> FlowState:
+        return replace(state, done=(*state.done, self.name))
+
+
+@dataclass(frozen=True, slots=True)
 class ChangePasswordStage:
     """A required action: replace a password found on the breached list (after the second
     factor, so a stolen password alone cannot change it)."""
@@ -179,7 +201,13 @@ class Flow:
 
 
 def default_flow(*, recovery_codes: bool = True) -> Flow:
-    """After the password: the second factor (or enrolling one), then a breached password."""
+    """After the password: the second factor (or enrolling one and seeing its recovery codes),
+    then a breached password."""
     return Flow(
-        (SecondFactorStage(allow_recovery_codes=recovery_codes), EnrolTotpStage(), ChangePasswordStage())
+        (
+            SecondFactorStage(allow_recovery_codes=recovery_codes),
+            EnrolTotpStage(),
+            ShowRecoveryCodesStage(),
+            ChangePasswordStage(),
+        )
     )

@@ -19,6 +19,7 @@ from keystead.flows.stages import (
     CHANGE_PASSWORD,
     ENROL_TOTP,
     SECOND_FACTOR,
+    SHOW_RECOVERY_CODES,
     Facts,
     Flow,
     FlowState,
@@ -138,6 +139,26 @@ class LoginFlow:
         if self._events is not None:
             self._events.factor_enrolled(tenant_id, state.user_id, ip, kind="totp", factor_id=state.enrolment)
         return stage.answered(state, use.amr)
+
+    def recovery_codes(
+        self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState
+    ) -> tuple[FlowState, tuple[str, ...] | None]:
+        """The recovery codes of the authenticator just set up: a new set the first time (the
+        caller stores the returned state at once), ``None`` after (they are shown only once)."""
+        self._expect(tenant_id, acr_values, state, SHOW_RECOVERY_CODES)
+        if state.codes_shown:
+            return state, None
+        codes = self._factors.generate_recovery_codes(tenant_id, state.user_id)
+        return replace(state, codes_shown=True), codes.codes
+
+    def answer_recovery_codes(
+        self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState
+    ) -> FlowState:
+        """ "I have saved them": only once they were shown."""
+        stage = self._expect(tenant_id, acr_values, state, SHOW_RECOVERY_CODES)
+        if not state.codes_shown:
+            raise WrongStage(SHOW_RECOVERY_CODES)
+        return stage.answered(state, ())
 
     def answer_password(
         self,

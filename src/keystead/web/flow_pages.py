@@ -8,13 +8,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from math import ceil
+from typing import Any
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from keystead.errors import InvalidInput, NotFound
-from keystead.flows.stages import CHANGE_PASSWORD, ENROL_TOTP, SECOND_FACTOR, FlowState
+from keystead.flows.stages import (
+    CHANGE_PASSWORD,
+    ENROL_TOTP,
+    SECOND_FACTOR,
+    SHOW_RECOVERY_CODES,
+    FlowState,
+)
 from keystead.http.requests import TenantContext, app_of, client_ip
 from keystead.protocols.oauth2.errors import InvalidRequest
 from keystead.protocols.oauth2.params import single
@@ -33,6 +41,7 @@ TEMPLATES = {
     SECOND_FACTOR: "second_factor.html",
     ENROL_TOTP: "enrol_totp.html",
     CHANGE_PASSWORD: "change_password.html",
+    SHOW_RECOVERY_CODES: "recovery_codes.html",
 }
 
 
@@ -71,6 +80,8 @@ def show(
         )
         app_of(request).authorization.authenticated(ctx.issuer, state.handle, flow)
         context.update(manual_key=enrolment.manual_key, qr_url=f"{action}/totp.svg")
+    if state.step == SHOW_RECOVERY_CODES:
+        context.update(recovery_codes_context(request, ctx, state))
     return passkey_pages.allow_fetch(page(request, ctx, TEMPLATES[state.step], status, **context))
 
 
@@ -103,6 +114,8 @@ async def answer(
             return await run_in_threadpool(
                 flow.answer_enrolment, tenant_id, acr_values, state.flow, code, ip=ip
             )
+        if state.step == SHOW_RECOVERY_CODES:
+            return await run_in_threadpool(flow.answer_recovery_codes, tenant_id, acr_values, state.flow)
         password = single(form, "password", max_length=1024) or ""
         confirm = single(form, "confirm", max_length=1024) or ""
         return await run_in_threadpool(
@@ -137,6 +150,24 @@ async def _answer_passkey(
         passkey_pages.binding(state.handle),
         passkey_pages.credential(form),
     )
+
+
+def recovery_codes_context(request: Request, ctx: TenantContext, state: PendingInteraction) -> dict[str, Any]:
+    """The codes (the first time only: the state that says so is stored before the page is
+    sent) and the same list as a text file to download (a data: URL: no second request)."""
+    assert state.flow is not None
+    app = app_of(request)
+    flow, codes = app.login_flow.recovery_codes(ctx.tenant.id, state.request.acr_values, state.flow)
+    if codes is None:
+        return {"codes": None, "download_url": None}
+    app.authorization.authenticated(ctx.issuer, state.handle, flow)
+    text = recovery_codes_text(ctx.tenant.display_name or ctx.tenant.name, codes)
+    return {"codes": codes, "download_url": "data:text/plain;charset=utf-8," + quote(text)}
+
+
+def recovery_codes_text(tenant_name: str, codes: tuple[str, ...]) -> str:
+    lines = [f"Recovery codes for your {tenant_name} account", "Each code works once.", "", *codes]
+    return "\r\n".join(lines) + "\r\n"
 
 
 def _password_message(invalid: InvalidInput) -> str:
