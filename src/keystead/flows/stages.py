@@ -50,6 +50,7 @@ class FlowState:
     enrolment: str | None = None  # the pending TOTP factor being enrolled
     done: tuple[str, ...] = field(default=())
     codes_shown: bool = False  # the recovery codes of this sign-in's enrolment were shown
+    client_id: str | None = None  # whose flow (a client may have its own, docs/login-flows.md)
 
     @property
     def acr(self) -> str:
@@ -64,6 +65,7 @@ class FlowState:
             "enrolment": self.enrolment,
             "done": list(self.done),
             "codes_shown": self.codes_shown,
+            "client_id": self.client_id,
         }
 
     @classmethod
@@ -76,6 +78,7 @@ class FlowState:
             enrolment=data.get("enrolment") if isinstance(data.get("enrolment"), str) else None,
             done=tuple(str(v) for v in data.get("done", ())),
             codes_shown=bool(data.get("codes_shown", False)),
+            client_id=data.get("client_id") if isinstance(data.get("client_id"), str) else None,
         )
 
 

@@ -9,7 +9,7 @@ issues the authorization code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from keystead.flows.stages import ACR_PASSWORD, FlowState
@@ -272,7 +272,7 @@ class Authorization:
         do), with the session's authentication as the flow state."""
         if self._flow is None:
             return None
-        state = LoginFlow.from_session(session)
+        state = replace(LoginFlow.from_session(session), client_id=request.client_id)
         stage = self._flow.next_stage(iss.tenant_id, request.acr_values, state)
         return (stage.name, state) if stage is not None else None
 
@@ -410,7 +410,11 @@ class _Login:
 
 def flow_state(record: Interaction) -> FlowState | None:
     data = record.request.get(FLOW_KEY)
-    return FlowState.from_dict(data) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    state = FlowState.from_dict(data)
+    # the interaction's client decides the flow (a client may have its own)
+    return replace(state, client_id=record.client_id) if state.client_id is None else state
 
 
 def _authn_from_session(session: Session | None) -> prompt.Authentication | None:

@@ -10,11 +10,13 @@ once no stage is left.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
 
 from keystead.errors import InvalidInput, NotFound
+from keystead.flows.registry import build_flow
 from keystead.flows.stages import (
     CHANGE_PASSWORD,
     ENROL_TOTP,
@@ -24,7 +26,6 @@ from keystead.flows.stages import (
     Flow,
     FlowState,
     Stage,
-    default_flow,
 )
 from keystead.ports.records import Session
 from keystead.services.factor_checks import FactorLocked, InvalidCode
@@ -35,6 +36,11 @@ from keystead.services.signin_events import SignInEvents
 from keystead.services.tenant_settings import TenantSettings
 from keystead.services.totp import TotpEnrolment
 from keystead.services.users import Users
+
+
+def recovery_codes_allowed(stage: Stage) -> bool:
+    """Whether a second-factor stage takes a recovery code (its ``recovery_codes`` option)."""
+    return bool(getattr(stage, "allow_recovery_codes", True))
 
 
 class WrongStage(Exception):
@@ -56,12 +62,30 @@ class LoginFlow:
         self._factors = factors
         self._users = users
         self._settings_for = settings_for
-        self._flow = flow or default_flow()
+        self._flow = flow  # fixed; else each tenant's (or client's) configured flow
+        self._built: dict[str, Flow] = {}
 
     @staticmethod
     def from_session(session: Session) -> FlowState:
         """An SSO session's authentication as a flow state (for a step-up)."""
         return FlowState(session.user_id, session.auth_time, amr=tuple(session.amr) or ("pwd",))
+
+    def flow_for(self, tenant_id: str, client_id: str | None) -> Flow:
+        """The flow of a sign-in: the client's override if the tenant has one, else the
+        tenant's ``login_flow`` (both checked when they were stored)."""
+        if self._flow is not None:
+            return self._flow
+        settings = self._settings_for(tenant_id)
+        configured = settings.client_login_flows.get(client_id) if client_id else None
+        entries = [entry.model_dump(mode="json") for entry in (configured or settings.login_flow)]
+        key = json.dumps(entries, sort_keys=True)
+        flow = self._built.get(key)
+        if flow is None:
+            flow = build_flow(entries)
+            if len(self._built) > 1000:
+                self._built.clear()
+            self._built[key] = flow
+        return flow
 
     def facts(self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState) -> Facts:
         return Facts(
@@ -72,7 +96,7 @@ class LoginFlow:
         )
 
     def next_stage(self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState) -> Stage | None:
-        return self._flow.next(self.facts(tenant_id, acr_values, state))
+        return self.flow_for(tenant_id, state.client_id).next(self.facts(tenant_id, acr_values, state))
 
     # stage answers
     def answer_code(
@@ -90,6 +114,8 @@ class LoginFlow:
         stage = self._expect(tenant_id, acr_values, state, SECOND_FACTOR)
         method = "recovery_code" if recovery else "totp"
         try:
+            if recovery and not recovery_codes_allowed(stage):
+                raise InvalidCode()  # this flow takes no recovery code: nothing is spent
             if recovery:
                 use = self._factors.use_recovery_code(tenant_id, state.user_id, code)
             else:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 
 from keystead.config import TokenSettings
 from keystead.errors import InvalidInput, NotFound, Stale
+from keystead.flows.registry import DEFAULT_FLOW, FlowProblem, check_flow, stage_options
 from keystead.ports.records import Tenant
 from keystead.ports.stores import TenantStore
 from keystead.services.breached_passwords import normalise
@@ -146,6 +147,38 @@ class PasswordHashing(_Model):
         return HashParams(time_cost=self.time_cost, memory_kib=self.memory_kib, parallelism=self.parallelism)
 
 
+class FlowStageSetting(_Model):
+    """One stage of a configured login flow (keystead.flows.registry): its name and options."""
+
+    stage: Annotated[Text, Field(min_length=1, max_length=64)]
+    options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("stage")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        try:
+            stage_options(value, {})
+        except FlowProblem as problem:
+            if problem.field == "stage":
+                raise ValueError(problem.message) from None
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _typed(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
+        name = info.data.get("stage")
+        if name is None:
+            return value
+        try:
+            return stage_options(name, value).model_dump(mode="json")  # defaults filled in
+        except FlowProblem as problem:
+            raise ValueError(f"{problem.field}: {problem.message}") from None
+
+
+FlowSetting = Annotated[tuple[FlowStageSetting, ...], Field(min_length=1, max_length=16)]
+ClientId = Annotated[Text, Field(min_length=1, max_length=255)]
+
+
 class TenantSettings(_Model):
     version: Int = 0
     tokens: TokenLifetimes = TokenLifetimes()
@@ -158,6 +191,12 @@ class TenantSettings(_Model):
     branding: Branding = Branding()
     #: second factor at sign-in (docs/login-flows.md): never, when the user has one, always.
     mfa: Literal["never", "when_enrolled", "always"] = "when_enrolled"
+    #: the stages after the password, in order, with their options (docs/login-flows.md)
+    login_flow: FlowSetting = tuple(FlowStageSetting.model_validate(entry) for entry in DEFAULT_FLOW)
+    #: per client: a flow replacing ``login_flow`` for that client_id's sign-ins
+    client_login_flows: Annotated[dict[ClientId, FlowSetting], Field(max_length=1000)] = Field(
+        default_factory=dict
+    )
 
     @field_validator("login_methods")
     @classmethod
@@ -287,6 +326,9 @@ class TenantSettingsService:
         return settings
 
     def _check(self, settings: TenantSettings) -> None:
+        _check_flow("login_flow", settings.login_flow, settings.mfa)
+        for client_id, flow in settings.client_login_flows.items():
+            _check_flow(f"client_login_flows.{client_id}", flow, settings.mfa)
         t = settings.tokens
         for name in ("access_token_ttl", "id_token_ttl"):
             if getattr(t, f"max_{name}") > self._max_token_ttl:
@@ -296,6 +338,20 @@ class TenantSettingsService:
         for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
             if getattr(t, name) > getattr(t, f"max_{name}"):
                 raise InvalidInput(f"tokens.{name}", f"above tokens.max_{name}")
+
+
+def _check_flow(field: str, flow: tuple[FlowStageSetting, ...], mfa: str) -> None:
+    """Duplicates, missing and misordered stages (keystead.flows.registry.check_flow), and an
+    ``mfa`` of ``always`` that a flow without ``enrol_totp`` could not keep."""
+    entries = [entry.model_dump(mode="json") for entry in flow]
+    try:
+        check_flow(entries)
+    except FlowProblem as problem:
+        raise InvalidInput(f"{field}.{problem.field}".rstrip("."), problem.message) from None
+    if mfa == "always" and not any(entry.stage == "enrol_totp" for entry in flow):
+        raise InvalidInput(
+            field, "mfa 'always' needs the 'enrol_totp' stage (users without a factor set one up)"
+        )
 
 
 def _branding_patch(tenant: Tenant, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

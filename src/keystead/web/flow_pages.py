@@ -30,6 +30,7 @@ from keystead.services.authorization import PendingInteraction
 from keystead.services.factor_checks import FactorLocked, InvalidCode
 from keystead.services.login_flow import WrongStage
 from keystead.services.passkey_challenges import PasskeyRejected
+from keystead.services.login_flow import WrongStage, recovery_codes_allowed
 from keystead.types import Params
 from keystead.web import passkey_pages
 from keystead.web.render import INTERACTION_COOKIE, page
@@ -73,6 +74,9 @@ def show(
     }
     if state.step == SECOND_FACTOR and state.flow is not None:
         context.update(passkey_pages.second_factor_methods(request, ctx.tenant.id, state.flow.user_id))
+        stage = app_of(request).login_flow.flow_for(ctx.tenant.id, state.flow.client_id).stage(SECOND_FACTOR)
+        allowed = stage is None or recovery_codes_allowed(stage)
+        context.update(recovery_codes_allowed=allowed, recovery=context["recovery"] and allowed)
     if state.step == ENROL_TOTP:
         assert state.flow is not None
         flow, enrolment = app_of(request).login_flow.enrolment(

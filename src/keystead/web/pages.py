@@ -299,7 +299,13 @@ async def _submit_login(
         if failed.retry_after:
             response.headers["Retry-After"] = str(failed.retry_after)
         return response
-    flow = FlowState(signed_in.user.id, app.clock(), amr=("pwd",), breached=signed_in.breached)
+    flow = FlowState(
+        signed_in.user.id,
+        app.clock(),
+        amr=("pwd",),
+        breached=signed_in.breached,
+        client_id=state.client.client_id,
+    )
     return await _advance(request, ctx, state, flow)
 
 

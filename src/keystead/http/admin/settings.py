@@ -5,7 +5,7 @@ platform admin."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header
@@ -65,6 +65,14 @@ class BrandingPatch(StrictModel):
     background_color: Color | None = None
 
 
+class FlowStageIn(StrictModel):
+    stage: Annotated[str, Field(min_length=1, max_length=64, description="a registered stage")]
+    options: dict[str, Any] = Field(default_factory=dict, description="the stage's options")
+
+
+FlowIn = Annotated[list[FlowStageIn], Field(min_length=1, max_length=16)]
+
+
 class SettingsPatch(StrictModel):
     """A JSON merge patch (RFC 7396) of the settings: fields present are set, `null` returns a
     value (or a whole group) to its default."""
@@ -80,6 +88,13 @@ class SettingsPatch(StrictModel):
     branding: BrandingPatch | None = None
     mfa: Literal["never", "when_enrolled", "always"] | None = Field(
         None, description="a second factor at sign-in: never, when the user has one, always"
+    )
+    login_flow: FlowIn | None = Field(
+        None, description="the stages after the password, in order (docs/login-flows.md); `null`: the default"
+    )
+    client_login_flows: dict[Annotated[str, Field(max_length=255)], FlowIn | None] | None = Field(
+        None,
+        description="per client_id, a flow replacing `login_flow`; a client set to `null` uses the tenant's",
     )
 
 
