@@ -25,6 +25,7 @@ from keystead.services.passwords import Passwords
 from keystead.services.secrets import KeyRing
 from keystead.services.sessions import Sessions
 from keystead.services.signin_events import SignInEvents
+from keystead.services.tenant_config import TenantConfig
 from keystead.services.tenant_settings import TenantSettingsService
 from keystead.services.tenants import Tenants
 from keystead.services.throttle import AttemptLimiter
@@ -62,6 +63,7 @@ class Keystead:
     factors: Factors
     login_flow: LoginFlow
     passkeys: Passkeys
+    config: TenantConfig  # configuration as code: export/import settings and clients
 
     def close(self) -> None:
         self.login.limiter.close()  # the Redis connection pool, when counters are shared
@@ -170,4 +172,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         factors=factors,
         login_flow=login_flow,
         passkeys=passkeys,
+        config=TenantConfig(tenant_settings, clients, Audit(storage, clock)),
     )

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from keystead.cli.admin import admin_app
+from keystead.cli.config_cmd import config_app
 from keystead.cli.users_bulk import users_bulk_app
 from keystead.config import load_settings
 from keystead.errors import KeysteadError
@@ -35,6 +36,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 app.add_typer(admin_app, name="admin")
 app.add_typer(users_bulk_app, name="users")
+app.add_typer(config_app, name="config")
 
 console = Console()
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant name")]

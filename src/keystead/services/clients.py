@@ -160,14 +160,39 @@ class Clients:
         self._cache.pop((tenant_id, client_id), None)
         return replace(expected, **fields)
 
+    def preview(
+        self, tenant_id: str, client_id: str, changes: dict[str, Any], existing: Client | None = None
+    ) -> Client:
+        """The client that ``changes`` would make of ``existing`` (or of a new client with the
+        tenant's default lifetimes), checked like ``create``/``update``; nothing is written
+        (config import validates everything before it applies anything)."""
+        if existing is None:
+            life = self._lifetimes(tenant_id)
+            existing = Client(
+                id="",
+                tenant_id=tenant_id,
+                client_id=_client_id(client_id),
+                name="",
+                client_type=str(changes.get("client_type", CONFIDENTIAL)),
+                redirect_uris=(),
+                grant_types=("authorization_code", "refresh_token"),
+                scopes=("openid", "profile", "email", "offline_access"),
+                access_token_ttl=life.access_token_ttl,
+                id_token_ttl=life.id_token_ttl,
+                refresh_token_ttl=life.refresh_token_ttl,
+            )
+        unknown = set(changes) - UPDATABLE - {"client_type"}
+        if unknown:
+            raise InvalidInput(sorted(unknown)[0], "unknown field")
+        fields = self._normalized(tenant_id, {k: v for k, v in changes.items() if k in UPDATABLE})
+        merged = replace(existing, **fields)
+        _check_rules(merged)
+        return merged
+
     def _checked(self, client: Client, changes: dict[str, Any]) -> dict[str, Any]:
         fields = self._normalized(client.tenant_id, changes)
         merged = replace(client, **fields)
-        _check_choices(merged.client_type, merged.grant_types, merged.id_token_alg)
-        if merged.client_type == PUBLIC and "client_credentials" in merged.grant_types:
-            raise InvalidInput("grant_types", "public clients cannot use client_credentials")
-        if "authorization_code" in merged.grant_types and not merged.redirect_uris:
-            raise InvalidInput("redirect_uris", "the authorization code grant needs a redirect URI")
+        _check_rules(merged)
         if "id_token_alg" in fields:
             self._ensure_key(client.tenant_id, (merged.id_token_alg,))
         return fields
@@ -281,6 +306,14 @@ def metadata(client: Client) -> ClientMetadata:
         id_token_ttl=client.id_token_ttl,
         refresh_token_ttl=client.refresh_token_ttl,
     )
+
+
+def _check_rules(client: Client) -> None:
+    _check_choices(client.client_type, client.grant_types, client.id_token_alg)
+    if client.client_type == PUBLIC and "client_credentials" in client.grant_types:
+        raise InvalidInput("grant_types", "public clients cannot use client_credentials")
+    if "authorization_code" in client.grant_types and not client.redirect_uris:
+        raise InvalidInput("redirect_uris", "the authorization code grant needs a redirect URI")
 
 
 def _check_choices(client_type: str, grant_types: Sequence[str], alg: str) -> None:

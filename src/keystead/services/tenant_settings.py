@@ -285,15 +285,7 @@ class TenantSettingsService:
         stored = dict(tenant.settings or {})
         if int(stored.get("version", 0)) != expected_version:
             raise Stale("the settings were changed since they were read")
-        if "version" in changes:
-            raise InvalidInput("version", "the version is not set by hand")
-        branding, columns = _branding_patch(tenant, changes)
-        merged = _merge(stored, {k: v for k, v in changes.items() if k != "branding"})
-        if "background_color" in branding:
-            merged = _merge(merged, {"branding": {"background_color": branding["background_color"]}})
-        merged["version"] = expected_version + 1
-        preview = Tenant(**{**_tenant_fields(tenant), **columns, "settings": merged})
-        settings = self._effective(merged, preview)
+        merged, columns, settings = self._apply(tenant, changes, expected_version + 1)
         b = settings.branding  # the validated (normalised) values
         written = {"display_name": b.display_name, "logo_url": b.logo_url, "brand_color": b.primary_color}
         columns = {name: written[name] for name in columns}
@@ -306,6 +298,29 @@ class TenantSettingsService:
         for listener in self._listeners:
             listener()
         return settings
+
+    def preview(self, tenant_id: str, changes: dict[str, Any]) -> TenantSettings:
+        """The settings ``changes`` (a merge patch, as for :meth:`update`) would make, checked,
+        with nothing written (config import validates everything before it applies)."""
+        tenant = self._store.tenant_by_id(tenant_id)
+        if tenant is None:
+            raise NotFound("no such tenant")
+        version = int((tenant.settings or {}).get("version", 0))
+        return self._apply(tenant, changes, version)[2]
+
+    def _apply(
+        self, tenant: Tenant, changes: dict[str, Any], version: int
+    ) -> tuple[dict[str, Any], dict[str, Any], TenantSettings]:
+        """The stored document, the tenant columns and the effective settings after ``changes``."""
+        if "version" in changes:
+            raise InvalidInput("version", "the version is not set by hand")
+        branding, columns = _branding_patch(tenant, changes)
+        merged = _merge(dict(tenant.settings or {}), {k: v for k, v in changes.items() if k != "branding"})
+        if "background_color" in branding:
+            merged = _merge(merged, {"branding": {"background_color": branding["background_color"]}})
+        merged["version"] = version
+        preview = Tenant(**{**_tenant_fields(tenant), **columns, "settings": merged})
+        return merged, columns, self._effective(merged, preview)
 
     def _effective(self, stored: dict[str, Any], tenant: Tenant | None) -> TenantSettings:
         document = _merge(self._defaults, stored)

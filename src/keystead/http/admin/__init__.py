@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from keystead.http.admin import (
     audit,
     clients,
+    config,
     consents,
     factors,
     imports,
@@ -59,6 +60,7 @@ def create_admin_app(keystead: Keystead) -> FastAPI:
     app.include_router(factors.router)
     app.include_router(consents.router)
     app.include_router(settings.router)
+    app.include_router(config.router)
     app.include_router(tenants.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
