@@ -10,6 +10,8 @@ from keystead.clock import system_clock
 from keystead.config import Settings
 from keystead.services.audit import Audit
 from keystead.services.authorization import Authorization
+from keystead.services.bot_check import BotCheck
+from keystead.services.captcha import Captcha
 from keystead.services.clients import Clients
 from keystead.services.consents import Consents
 from keystead.services.console_access import ConsoleAccess
@@ -22,6 +24,7 @@ from keystead.services.logout import Logout
 from keystead.services.passkeys import Passkeys
 from keystead.services.password_policy import password_policy
 from keystead.services.passwords import Passwords
+from keystead.services.proof_of_work import ProofOfWork
 from keystead.services.secrets import KeyRing
 from keystead.services.sessions import Sessions
 from keystead.services.signin_events import SignInEvents
@@ -64,10 +67,12 @@ class Keystead:
     login_flow: LoginFlow
     passkeys: Passkeys
     config: TenantConfig  # configuration as code: export/import settings and clients
+    bot_check: BotCheck  # proof of work / Turnstile / hCaptcha before the password
 
     def close(self) -> None:
         self.login.limiter.close()  # the Redis connection pool, when counters are shared
         self.passwords.close()
+        self.bot_check.close()  # the provider verify connection pool
         self.storage.close()
 
 
@@ -81,11 +86,20 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
     storage = SqlStorage(engine)
     ring = KeyRing(settings.secret_key.get_secret_value())
     t = settings.tokens
-    limiter = AttemptLimiter(settings.throttle, build_counters(settings, clock))
+    counters = build_counters(settings, clock)
+    limiter = AttemptLimiter(settings.throttle, counters)
     lockouts = Lockouts(limiter)
     passwords = Passwords(settings.passwords)
     keys = KeyManager(storage, ring, clock, t.max_token_ttl + t.clock_skew)
-    tenant_settings = TenantSettingsService(storage, t, clock)
+    signin_events = SignInEvents(Audit(storage, clock))
+    bot_check = BotCheck(
+        ring,
+        ProofOfWork(ring, counters, clock, settings.bot_check.pow_ttl_seconds),
+        Captcha(settings.bot_check),
+        limiter,
+        signin_events,
+    )
+    tenant_settings = TenantSettingsService(storage, t, clock, seal=bot_check.seal)
     clients = Clients(
         storage,
         ring,
@@ -115,7 +129,6 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
     )
     factors = Factors(storage, storage, ring, clock)
     passkeys = Passkeys(storage, storage, storage, ring, clock)
-    signin_events = SignInEvents(Audit(storage, clock))
     login_flow = LoginFlow(
         factors, users, tenant_settings.for_tenant_id, passkeys=passkeys, events=signin_events
     )
@@ -173,4 +186,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         login_flow=login_flow,
         passkeys=passkeys,
         config=TenantConfig(tenant_settings, clients, Audit(storage, clock)),
+        bot_check=bot_check,
     )

@@ -2,6 +2,7 @@
 
 from keystead.config.settings import (
     DEV_SECRET_KEY,
+    BotCheckSettings,
     DatabaseSettings,
     PasswordSettings,
     ServerSettings,
@@ -13,6 +14,7 @@ from keystead.config.settings import (
 
 __all__ = [
     "DEV_SECRET_KEY",
+    "BotCheckSettings",
     "DatabaseSettings",
     "PasswordSettings",
     "ServerSettings",

@@ -74,6 +74,20 @@ class ThrottleSettings(BaseModel):
     ip_failures_per_window: int = Field(100, ge=5)
 
 
+class BotCheckSettings(BaseModel):
+    """The bot check on the login page (docs/bot-check.md): where Turnstile and hCaptcha answers
+    are verified (server settings, not tenant settings: a tenant must not point the server at
+    an address of its choosing), how long that may take, and how long a proof-of-work
+    challenge lives."""
+
+    turnstile_verify_url: str = Field(
+        "https://challenges.cloudflare.com/turnstile/v0/siteverify", pattern=r"^https?://\S+$"
+    )
+    hcaptcha_verify_url: str = Field("https://api.hcaptcha.com/siteverify", pattern=r"^https?://\S+$")
+    timeout_seconds: float = Field(3.0, gt=0, le=30)
+    pow_ttl_seconds: int = Field(300, ge=30, le=3600)
+
+
 class AdminSettings(BaseModel):
     """The admin REST API (``/admin/api/v1``)."""
 
@@ -105,6 +119,7 @@ class Settings(BaseSettings):
     tokens: TokenSettings = Field(default_factory=TokenSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    bot_check: BotCheckSettings = Field(default_factory=BotCheckSettings)
 
     @property
     def is_dev(self) -> bool:

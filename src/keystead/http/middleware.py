@@ -21,6 +21,22 @@ CSP = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 _CSP_NAME = b"content-security-policy"
+
+
+def csp_with(extra: dict[str, tuple[str, ...]]) -> str:
+    """The default CSP with more sources for some directives (a page that embeds one
+    provider's widget, e.g. the bot check's Turnstile); a directive not in the default is added."""
+    directives = [part.strip() for part in CSP.split(";")]
+    names = [d.split()[0] for d in directives]
+    for name, sources in extra.items():
+        if name in names:
+            i = names.index(name)
+            directives[i] = " ".join([directives[i], *sources])
+        else:
+            directives.append(" ".join([name, *sources]))
+    return "; ".join(directives)
+
+
 _SECURITY_HEADERS = [
     (_CSP_NAME, CSP.encode()),
     (b"x-content-type-options", b"nosniff"),

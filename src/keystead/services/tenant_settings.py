@@ -175,6 +175,22 @@ class FlowStageSetting(_Model):
             raise ValueError(f"{problem.field}: {problem.message}") from None
 
 
+class BotCheck(_Model):
+    """The bot check on the login page (docs/bot-check.md). ``when_risky``: only for an address
+    whose failures or distinct logins (the throttle's counters) pass the thresholds. The
+    provider's secret is write-only: set as ``secret`` through the API, stored sealed with the
+    key ring (``secret_sealed``), never shown or exported."""
+
+    mode: Literal["off", "always", "when_risky"] = "off"
+    provider: Literal["pow", "turnstile", "hcaptcha"] = "pow"
+    #: proof of work: leading zero bits of SHA-256 (18: ~260,000 hashes, well under a second)
+    difficulty: Annotated[Int, Field(ge=8, le=24)] = 18
+    site_key: Annotated[Text, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
+    secret_sealed: Annotated[Text, Field(max_length=4096)] | None = Field(None, exclude=True)
+    risky_ip_failures: Annotated[Int, Field(ge=1, le=100_000)] = 5
+    risky_distinct_accounts: Annotated[Int, Field(ge=2, le=100_000)] = 3
+
+
 FlowSetting = Annotated[tuple[FlowStageSetting, ...], Field(min_length=1, max_length=16)]
 ClientId = Annotated[Text, Field(min_length=1, max_length=255)]
 
@@ -193,6 +209,7 @@ class TenantSettings(_Model):
     mfa: Literal["never", "when_enrolled", "always"] = "when_enrolled"
     #: the stages after the password, in order, with their options (docs/login-flows.md)
     login_flow: FlowSetting = tuple(FlowStageSetting.model_validate(entry) for entry in DEFAULT_FLOW)
+    bot_check: BotCheck = BotCheck()
     #: per client: a flow replacing ``login_flow`` for that client_id's sign-ins
     client_login_flows: Annotated[dict[ClientId, FlowSetting], Field(max_length=1000)] = Field(
         default_factory=dict
@@ -220,7 +237,16 @@ class _Cached:
 class TenantSettingsService:
     """``app.tenant_settings``: read a tenant's effective settings, update them."""
 
-    def __init__(self, store: TenantStore, tokens: TokenSettings, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: TenantStore,
+        tokens: TokenSettings,
+        clock: Clock,
+        seal: Callable[[str, str], str] | None = None,
+    ) -> None:
+        """``seal(tenant_id, secret)``: how a write-only secret (``bot_check.secret``) is
+        stored (encrypted with the key ring); without it such a secret is refused."""
+        self._seal = seal
         self._store = store
         self._clock = clock
         self._max_token_ttl = tokens.max_token_ttl
@@ -314,6 +340,7 @@ class TenantSettingsService:
         """The stored document, the tenant columns and the effective settings after ``changes``."""
         if "version" in changes:
             raise InvalidInput("version", "the version is not set by hand")
+        changes = self._sealed(tenant.id, changes)
         branding, columns = _branding_patch(tenant, changes)
         merged = _merge(dict(tenant.settings or {}), {k: v for k, v in changes.items() if k != "branding"})
         if "background_color" in branding:
@@ -321,6 +348,24 @@ class TenantSettingsService:
         merged["version"] = version
         preview = Tenant(**{**_tenant_fields(tenant), **columns, "settings": merged})
         return merged, columns, self._effective(merged, preview)
+
+    def _sealed(self, tenant_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """``bot_check.secret`` replaced by its sealed form (``null`` removes it)."""
+        bot = changes.get("bot_check")
+        if not isinstance(bot, dict):
+            return changes
+        if "secret_sealed" in bot:
+            raise InvalidInput("bot_check.secret_sealed", "unknown field")
+        if "secret" not in bot:
+            return changes
+        bot = dict(bot)
+        secret = bot.pop("secret")
+        if secret is not None and (not isinstance(secret, str) or not 1 <= len(secret) <= 1024):
+            raise InvalidInput("bot_check.secret", "a string of 1-1024 characters")
+        if secret is not None and self._seal is None:
+            raise InvalidInput("bot_check.secret", "this server cannot store secrets")
+        bot["secret_sealed"] = self._seal(tenant_id, secret) if secret is not None and self._seal else None
+        return {**changes, "bot_check": bot}
 
     def _effective(self, stored: dict[str, Any], tenant: Tenant | None) -> TenantSettings:
         document = _merge(self._defaults, stored)
@@ -341,6 +386,12 @@ class TenantSettingsService:
         return settings
 
     def _check(self, settings: TenantSettings) -> None:
+        bot = settings.bot_check
+        if bot.mode != "off" and bot.provider != "pow":
+            if bot.site_key is None:
+                raise InvalidInput("bot_check.site_key", f"{bot.provider} needs the site key")
+            if bot.secret_sealed is None:
+                raise InvalidInput("bot_check.secret", f"{bot.provider} needs the secret key")
         _check_flow("login_flow", settings.login_flow, settings.mfa)
         for client_id, flow in settings.client_login_flows.items():
             _check_flow(f"client_login_flows.{client_id}", flow, settings.mfa)

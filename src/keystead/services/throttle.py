@@ -71,6 +71,10 @@ class AttemptLimiter:
             return self._counters.hit(f"ipaccts:{ip}", window).value
         return self._counters.peek(f"ipaccts:{ip}").value
 
+    def ip_failures(self, ip: str) -> int:
+        """Failures from ``ip`` in the current window (a risk signal, e.g. for the bot check)."""
+        return self._counters.peek(f"ip:{ip}").value
+
     def distinct_accounts(self, ip: str) -> int:
         return self._counters.peek(f"ipaccts:{ip}").value
 

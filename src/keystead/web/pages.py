@@ -28,7 +28,7 @@ from keystead.services.authorization import PendingInteraction
 from keystead.services.login import LoginFailed
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
 from keystead.types import Params
-from keystead.web import flow_pages, passkey_pages
+from keystead.web import bot_pages, flow_pages, passkey_pages
 from keystead.web.render import (
     INTERACTION_COOKIE,
     SESSION_COOKIE,
@@ -174,6 +174,7 @@ async def _show(
             flow_pages.show, request, ctx, state, action, token, error=error, status=status
         )
     elif state.step == prompt.LOGIN:
+        bot = await run_in_threadpool(bot_pages.challenge, request, ctx)  # the bot check, if due
         response = page(
             request,
             ctx,
@@ -185,8 +186,11 @@ async def _show(
             error=error,
             client_name=state.client.name,
             passkey_options_url=f"{action}/passkey/options",
+            bot=bot,
         )
         passkey_pages.allow_fetch(response)
+        if (own_csp := bot_pages.page_csp(bot)) is not None:  # a provider's widget: its origins too
+            response.headers["Content-Security-Policy"] = own_csp
     else:
         response = page(
             request,
@@ -274,6 +278,9 @@ async def _submit_login(
         return await _advance(request, ctx, state, flow)
     username = single(form, "username", max_length=320) or ""
     password = single(form, "password", max_length=1024) or ""
+    # the bot check comes first: a refusal checks no password and counts no attempt
+    if (bot_refusal := await run_in_threadpool(bot_pages.refusal, request, ctx, form)) is not None:
+        return await _show(request, ctx, state, error=bot_refusal, status=400, login_hint=username)
     tenant_settings = app.tenant_settings.get(ctx.tenant)
     try:
         signed_in = await run_in_threadpool(

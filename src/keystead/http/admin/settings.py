@@ -73,6 +73,22 @@ class FlowStageIn(StrictModel):
 FlowIn = Annotated[list[FlowStageIn], Field(min_length=1, max_length=16)]
 
 
+class BotCheckPatch(StrictModel):
+    mode: Literal["off", "always", "when_risky"] | None = Field(None, description="when the login page asks")
+    provider: Literal["pow", "turnstile", "hcaptcha"] | None = Field(
+        None, description="built-in proof of work, Cloudflare Turnstile or hCaptcha"
+    )
+    difficulty: Annotated[int, Field(ge=8, le=24)] | None = Field(
+        None, description="proof of work: zero bits"
+    )
+    site_key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    secret: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        None, description="the provider's secret key: write-only, stored encrypted, never returned"
+    )
+    risky_ip_failures: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    risky_distinct_accounts: Annotated[int, Field(ge=2, le=100_000)] | None = None
+
+
 class SettingsPatch(StrictModel):
     """A JSON merge patch (RFC 7396) of the settings: fields present are set, `null` returns a
     value (or a whole group) to its default."""
@@ -91,6 +107,9 @@ class SettingsPatch(StrictModel):
     )
     login_flow: FlowIn | None = Field(
         None, description="the stages after the password, in order (docs/login-flows.md); `null`: the default"
+    )
+    bot_check: BotCheckPatch | None = Field(
+        None, description="the bot check on the login page (docs/bot-check.md)"
     )
     client_login_flows: dict[Annotated[str, Field(max_length=255)], FlowIn | None] | None = Field(
         None,
