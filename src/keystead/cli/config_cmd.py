@@ -21,7 +21,7 @@ from rich.markup import escape
 from keystead.config import load_settings
 from keystead.errors import KeysteadError
 from keystead.services.audit import Actor
-from keystead.services.tenant_config import ImportResult, dump_yaml, load_yaml
+from keystead.services.config_document import ImportResult, dump_yaml, load_yaml
 from keystead.wiring import Keystead, build
 
 config_app = typer.Typer(

@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from keystead.services.captcha import RESPONSE_FIELDS, Captcha, CaptchaRefused
+from keystead.services.login_settings import BotCheck as BotCheckSetting
 from keystead.services.proof_of_work import PowRefused, ProofOfWork
 from keystead.services.secrets import KeyRing, b64
 from keystead.services.signin_events import SignInEvents
-from keystead.services.tenant_settings import BotCheck as BotCheckSetting
 from keystead.services.throttle import AttemptLimiter
 
 POW_CHALLENGE_FIELD = "bot_pow_challenge"

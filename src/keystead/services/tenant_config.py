@@ -20,107 +20,26 @@ import never deletes); the console's own client is neither exported nor imported
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+from dataclasses import dataclass
+from typing import Any
 
 from keystead.errors import InvalidInput
 from keystead.ports.records import Client
 from keystead.services.audit import Actor, Audit
 from keystead.services.clients import UPDATABLE, Clients
+from keystead.services.config_document import (
+    FORMAT_VERSION,
+    Change,
+    ClientSpec,
+    ConfigDocument,
+    ImportResult,
+    client_spec,
+    document,
+)
 from keystead.services.console_access import CONSOLE_CLIENT_ID
 from keystead.services.tenant_settings import TenantSettingsService
 
-FORMAT_VERSION = 1
-CLIENT_FIELDS = (
-    "client_id",
-    "name",
-    "client_type",
-    "redirect_uris",
-    "post_logout_redirect_uris",
-    "grant_types",
-    "scopes",
-    "first_party",
-    "id_token_alg",
-    "access_token_ttl",
-    "id_token_ttl",
-    "refresh_token_ttl",
-    "status",
-    "client_uri",
-)
-MAX_CLIENTS = 1000
 AUDIT_ACTION = "tenant.config.import"
-
-Text = Annotated[str, Strict()]
-Uris = Annotated[list[Annotated[Text, Field(max_length=2048)]], Field(max_length=100)]
-
-
-class ClientSpec(BaseModel):
-    """A client as configuration: what ``create`` takes, never its secret."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    client_id: Annotated[Text, Field(min_length=1, max_length=255)]
-    name: Annotated[Text, Field(min_length=1, max_length=200)]
-    client_type: Literal["confidential", "public"] = "confidential"
-    redirect_uris: Uris = Field(default_factory=list)
-    post_logout_redirect_uris: Uris = Field(default_factory=list)
-    grant_types: Annotated[list[Text], Field(min_length=1, max_length=8)] = Field(
-        default_factory=lambda: ["authorization_code", "refresh_token"]
-    )
-    scopes: Annotated[list[Annotated[Text, Field(max_length=255)]], Field(max_length=100)] = Field(
-        default_factory=lambda: ["openid", "profile", "email", "offline_access"]
-    )
-    first_party: bool = False
-    id_token_alg: Text = "ES256"
-    access_token_ttl: int | None = None
-    id_token_ttl: int | None = None
-    refresh_token_ttl: int | None = None
-    status: Literal["active", "disabled"] = "active"
-    client_uri: Annotated[Text, Field(max_length=2048)] | None = None
-
-
-class ConfigDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    keystead_config: Literal[1]
-    tenant: Annotated[Text, Field(max_length=63)] | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
-    clients: Annotated[list[ClientSpec], Field(max_length=MAX_CLIENTS)] = Field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One difference the import makes: ``kind`` is ``settings``, ``create`` or ``update``."""
-
-    kind: str
-    target: str  # a dotted settings path, or a client_id
-    before: Any = None
-    after: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class ImportResult:
-    changes: tuple[Change, ...]
-    applied: bool
-    #: client_id -> the secret of a confidential client this import created (shown once)
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    #: clients of the tenant that the document does not list (left alone)
-    unlisted: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "applied": self.applied,
-            "changes": [
-                {"kind": c.kind, "target": c.target, "before": c.before, "after": c.after}
-                for c in self.changes
-            ],
-            "secrets": dict(self.secrets),
-            "unlisted_clients": list(self.unlisted),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +72,9 @@ class TenantConfig:
             "clients": [client_spec(c) for c in clients],
         }
 
-    def import_(self, tenant_id: str, document: Any, actor: Actor, *, dry_run: bool = False) -> ImportResult:
+    def import_(self, tenant_id: str, config: Any, actor: Actor, *, dry_run: bool = False) -> ImportResult:
         """Check everything, then (unless ``dry_run``) apply only the differences."""
-        plan = self._plan(tenant_id, _document(document))
+        plan = self._plan(tenant_id, document(config))
         if dry_run or not plan.changes:
             return ImportResult(plan.changes, applied=False, unlisted=plan.unlisted)
         if plan.settings_patch is not None:
@@ -245,26 +164,9 @@ class TenantConfig:
         return creates, updates
 
 
-def client_spec(client: Client) -> dict[str, Any]:
-    """A client as configuration (JSON types; no secret, no internal id or timestamps)."""
-    values = {name: getattr(client, name) for name in CLIENT_FIELDS}
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
-
-
 def _create_args(spec: ClientSpec) -> dict[str, Any]:
     args = spec.model_dump(exclude={"name", "status"})
     return {k: v for k, v in args.items() if v is not None}
-
-
-def _document(document: Any) -> ConfigDocument:
-    if not isinstance(document, dict):
-        raise InvalidInput("config", "a configuration document is an object (keystead_config: 1)")
-    try:
-        return ConfigDocument.model_validate(document)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "config"
-        raise InvalidInput(where, str(error["msg"])) from None
 
 
 def _differences(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
@@ -275,15 +177,3 @@ def _differences(before: Any, after: Any, path: str = "") -> list[tuple[str, Any
             out += _differences(before.get(key), after.get(key), f"{path}.{key}" if path else str(key))
         return out
     return [] if before == after else [(path, before, after)]
-
-
-def dump_yaml(document: Mapping[str, Any]) -> str:
-    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, default_flow_style=False)
-
-
-def load_yaml(text: str) -> Any:
-    """``yaml.safe_load`` (no tags, no objects); a syntax error is ``InvalidInput``."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput("config", f"not valid YAML: {str(exc).splitlines()[0]}") from None

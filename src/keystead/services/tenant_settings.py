@@ -20,10 +20,18 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 
 from keystead.config import TokenSettings
 from keystead.errors import InvalidInput, NotFound, Stale
-from keystead.flows.registry import DEFAULT_FLOW, FlowProblem, check_flow, stage_options
+from keystead.flows.registry import DEFAULT_FLOW
 from keystead.ports.records import Tenant
 from keystead.ports.stores import TenantStore
 from keystead.services.breached_passwords import normalise
+from keystead.services.login_settings import (
+    BotCheck,
+    ClientId,
+    FlowSetting,
+    FlowStageSetting,
+    check_bot_check,
+    check_flow_setting,
+)
 from keystead.services.passwords import MAX_PASSWORD_LENGTH, HashParams
 from keystead.types import Clock
 
@@ -145,54 +153,6 @@ class PasswordHashing(_Model):
 
     def params(self) -> HashParams:
         return HashParams(time_cost=self.time_cost, memory_kib=self.memory_kib, parallelism=self.parallelism)
-
-
-class FlowStageSetting(_Model):
-    """One stage of a configured login flow (keystead.flows.registry): its name and options."""
-
-    stage: Annotated[Text, Field(min_length=1, max_length=64)]
-    options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
-
-    @field_validator("stage")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        try:
-            stage_options(value, {})
-        except FlowProblem as problem:
-            if problem.field == "stage":
-                raise ValueError(problem.message) from None
-        return value
-
-    @field_validator("options")
-    @classmethod
-    def _typed(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
-        name = info.data.get("stage")
-        if name is None:
-            return value
-        try:
-            return stage_options(name, value).model_dump(mode="json")  # defaults filled in
-        except FlowProblem as problem:
-            raise ValueError(f"{problem.field}: {problem.message}") from None
-
-
-class BotCheck(_Model):
-    """The bot check on the login page (docs/bot-check.md). ``when_risky``: only for an address
-    whose failures or distinct logins (the throttle's counters) pass the thresholds. The
-    provider's secret is write-only: set as ``secret`` through the API, stored sealed with the
-    key ring (``secret_sealed``), never shown or exported."""
-
-    mode: Literal["off", "always", "when_risky"] = "off"
-    provider: Literal["pow", "turnstile", "hcaptcha"] = "pow"
-    #: proof of work: leading zero bits of SHA-256 (18: ~260,000 hashes, well under a second)
-    difficulty: Annotated[Int, Field(ge=8, le=24)] = 18
-    site_key: Annotated[Text, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
-    secret_sealed: Annotated[Text, Field(max_length=4096)] | None = Field(None, exclude=True)
-    risky_ip_failures: Annotated[Int, Field(ge=1, le=100_000)] = 5
-    risky_distinct_accounts: Annotated[Int, Field(ge=2, le=100_000)] = 3
-
-
-FlowSetting = Annotated[tuple[FlowStageSetting, ...], Field(min_length=1, max_length=16)]
-ClientId = Annotated[Text, Field(min_length=1, max_length=255)]
 
 
 class TenantSettings(_Model):
@@ -386,15 +346,10 @@ class TenantSettingsService:
         return settings
 
     def _check(self, settings: TenantSettings) -> None:
-        bot = settings.bot_check
-        if bot.mode != "off" and bot.provider != "pow":
-            if bot.site_key is None:
-                raise InvalidInput("bot_check.site_key", f"{bot.provider} needs the site key")
-            if bot.secret_sealed is None:
-                raise InvalidInput("bot_check.secret", f"{bot.provider} needs the secret key")
-        _check_flow("login_flow", settings.login_flow, settings.mfa)
+        check_bot_check(settings.bot_check)
+        check_flow_setting("login_flow", settings.login_flow, settings.mfa)
         for client_id, flow in settings.client_login_flows.items():
-            _check_flow(f"client_login_flows.{client_id}", flow, settings.mfa)
+            check_flow_setting(f"client_login_flows.{client_id}", flow, settings.mfa)
         t = settings.tokens
         for name in ("access_token_ttl", "id_token_ttl"):
             if getattr(t, f"max_{name}") > self._max_token_ttl:
@@ -404,20 +359,6 @@ class TenantSettingsService:
         for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
             if getattr(t, name) > getattr(t, f"max_{name}"):
                 raise InvalidInput(f"tokens.{name}", f"above tokens.max_{name}")
-
-
-def _check_flow(field: str, flow: tuple[FlowStageSetting, ...], mfa: str) -> None:
-    """Duplicates, missing and misordered stages (keystead.flows.registry.check_flow), and an
-    ``mfa`` of ``always`` that a flow without ``enrol_totp`` could not keep."""
-    entries = [entry.model_dump(mode="json") for entry in flow]
-    try:
-        check_flow(entries)
-    except FlowProblem as problem:
-        raise InvalidInput(f"{field}.{problem.field}".rstrip("."), problem.message) from None
-    if mfa == "always" and not any(entry.stage == "enrol_totp" for entry in flow):
-        raise InvalidInput(
-            field, "mfa 'always' needs the 'enrol_totp' stage (users without a factor set one up)"
-        )
 
 
 def _branding_patch(tenant: Tenant, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -21,7 +21,7 @@ from keystead.http.admin.auth import Admin
 from keystead.http.admin.problems import Problem, ProblemRoute
 from keystead.http.admin.representation import json_response
 from keystead.http.admin.schemas import problems
-from keystead.services.tenant_config import dump_yaml, load_yaml
+from keystead.services.config_document import dump_yaml, load_yaml
 
 YAML = "application/yaml"
 YAML_TYPES = (YAML, "application/x-yaml", "text/yaml", "text/x-yaml")
