@@ -14,6 +14,8 @@ from keystead.clock import FrozenClock
 from keystead.ports.records import AuditEvent, Tenant, User
 from keystead.services.login import LoginFailed
 from keystead.wiring import Keystead
+from tests.integration.test_passkey_flow import _answer, _device, _options
+from tests.support.authenticator import SoftAuthenticator
 from tests.support.factories import PASSWORD, Factory
 from tests.support.flow import Flow, pkce_pair
 from tests.support.stages import land, manual_key, page_of, submit
@@ -170,3 +172,28 @@ def test_a_lockout_is_recorded_once_for_real_and_unknown_logins(env, keystead: K
     assert all((e.after or {})["retry_after"] >= 1 for e in locks)
     # refusals while delayed or locked check no password and are not recorded one by one
     assert len(_events(keystead, tenant, "signin.password.failed")) == 2 * limit
+
+
+def test_a_passkey_second_factor_and_a_passkey_enrolment_are_recorded(env, keystead: Keystead):
+    tenant, user, rp, flow = env
+    device = _device(keystead, tenant, user)
+    page = submit(flow.http, _start(flow, rp), username="alice", password=PASSWORD)
+    assert page_of(page) == "second_factor"
+    assert page_of(_answer(flow, page, device.get(_options(flow, page).text))) == "consent"
+    [accepted] = _events(keystead, tenant, "signin.second_factor")
+    assert (
+        accepted.action == "signin.second_factor.accepted" and (accepted.after or {})["method"] == "passkey"
+    )
+
+    other = keystead.users.create(tenant.id, "bea", password=PASSWORD)
+    version = keystead.tenant_settings.read(tenant.id).version
+    keystead.tenant_settings.update(tenant.id, {"mfa": "always"}, expected_version=version)
+    flow.http.cookies.clear()
+    page = submit(flow.http, _start(flow, rp), username="bea", password=PASSWORD)
+    assert page_of(page) == "enrol_totp"
+    landed = _answer(
+        flow, page, SoftAuthenticator(origin="http://testserver").create(_options(flow, page).text)
+    )
+    assert page_of(landed) == "consent"  # no recovery codes page after a passkey
+    [enrolled] = _events(keystead, tenant, "signin.factor.enrolled")
+    assert enrolled.target == other.id and (enrolled.after or {})["kind"] == "passkey"

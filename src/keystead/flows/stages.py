@@ -164,7 +164,9 @@ class ShowRecoveryCodesStage:
     name: str = SHOW_RECOVERY_CODES
 
     def needed(self, facts: Facts) -> bool:
-        return ENROL_TOTP in facts.state.done and self.name not in facts.state.done
+        # an authenticator app was set up ("otp"; a passkey registered at that stage is not)
+        state = facts.state
+        return ENROL_TOTP in state.done and "otp" in state.amr and self.name not in state.done
 
     def challenge(self, facts: Facts) -> Challenge:
         return Challenge(self.name, {"shown": facts.state.codes_shown})

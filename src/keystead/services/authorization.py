@@ -140,6 +140,7 @@ class Authorization:
         record = self._live_interaction(iss, handle)
         if record is None:
             raise InvalidRequest("this sign-in request has expired; start again")
+        state = _with_client(state, record)
         stored = dict(record.request, **{FLOW_KEY: state.to_dict()})
         self._interactions.update_interaction(iss.tenant_id, self._mac(handle), request=stored)
 
@@ -149,7 +150,7 @@ class Authorization:
         if record is None or self._flow is None:
             return None
         request = authz.AuthorizationRequest.from_dict(record.request["request"])
-        stage = self._flow.next_stage(iss.tenant_id, request.acr_values, state)
+        stage = self._flow.next_stage(iss.tenant_id, request.acr_values, _with_client(state, record))
         return stage.name if stage is not None else None
 
     def logged_in(self, iss: Issuer, handle: str, session: Session) -> None:
@@ -412,8 +413,11 @@ def flow_state(record: Interaction) -> FlowState | None:
     data = record.request.get(FLOW_KEY)
     if not isinstance(data, dict):
         return None
-    state = FlowState.from_dict(data)
-    # the interaction's client decides the flow (a client may have its own)
+    return _with_client(FlowState.from_dict(data), record)
+
+
+def _with_client(state: FlowState, record: Interaction) -> FlowState:
+    """The interaction's client decides the flow (a client may have its own)."""
     return replace(state, client_id=record.client_id) if state.client_id is None else state
 
 

@@ -213,12 +213,21 @@ class LoginFlow:
         rp: RelyingParty,
         binding: str,
         credential: str,
+        *,
+        ip: str | None = None,
     ) -> FlowState:
         """An assertion by one of the user's passkeys (services.passkeys; ``PasskeyRejected``)."""
         stage = self._expect(tenant_id, acr_values, state, SECOND_FACTOR)
-        use = self._passkeys_or_refuse().verify_second_factor(
-            tenant_id, state.user_id, rp, binding, credential
-        )
+        try:
+            use = self._passkeys_or_refuse().verify_second_factor(
+                tenant_id, state.user_id, rp, binding, credential
+            )
+        except PasskeyRejected:
+            if self._events is not None:
+                self._events.second_factor(tenant_id, state.user_id, ip, method="passkey", accepted=False)
+            raise
+        if self._events is not None:
+            self._events.second_factor(tenant_id, state.user_id, ip, method="passkey", accepted=True)
         return stage.answered(state, use.amr)
 
     def answer_enrolment_passkey(
@@ -229,11 +238,17 @@ class LoginFlow:
         rp: RelyingParty,
         binding: str,
         credential: str,
+        *,
+        ip: str | None = None,
     ) -> FlowState:
         """A passkey registered instead of an authenticator app (the unfinished TOTP enrolment,
         if any, is dropped)."""
         stage = self._expect(tenant_id, acr_values, state, ENROL_TOTP)
         use = self._passkeys_or_refuse().register(tenant_id, state.user_id, rp, binding, credential)
+        if self._events is not None:
+            self._events.factor_enrolled(
+                tenant_id, state.user_id, ip, kind="passkey", factor_id=use.factor.id
+            )
         if state.enrolment is not None:
             with suppress(NotFound):
                 self._factors.remove_factor(tenant_id, state.user_id, state.enrolment)

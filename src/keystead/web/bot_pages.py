@@ -41,7 +41,9 @@ def page_csp(bot: BotChallenge | None) -> str | None:
     """The login page's own CSP when a third-party widget is on it (else the default)."""
     if bot is None or bot.provider not in PROVIDER_ORIGINS:
         return None
-    return csp_with(PROVIDER_ORIGINS[bot.provider])
+    origins = PROVIDER_ORIGINS[bot.provider]
+    # the login page also fetches passkey options from its own origin (web/passkey_pages.py)
+    return csp_with({**origins, "connect-src": ("'self'", *origins.get("connect-src", ()))})
 
 
 def refusal(request: Request, ctx: TenantContext, form: Params) -> str | None:

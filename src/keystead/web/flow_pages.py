@@ -28,9 +28,8 @@ from keystead.protocols.oauth2.errors import InvalidRequest
 from keystead.protocols.oauth2.params import single
 from keystead.services.authorization import PendingInteraction
 from keystead.services.factor_checks import FactorLocked, InvalidCode
-from keystead.services.login_flow import WrongStage
-from keystead.services.passkey_challenges import PasskeyRejected
 from keystead.services.login_flow import WrongStage, recovery_codes_allowed
+from keystead.services.passkey_challenges import PasskeyRejected
 from keystead.types import Params
 from keystead.web import passkey_pages
 from keystead.web.render import INTERACTION_COOKIE, page
@@ -92,39 +91,11 @@ def show(
 async def answer(
     request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
 ) -> FlowState | Refused:
-    flow = app_of(request).login_flow
     assert state.flow is not None
-    tenant_id, acr_values = ctx.tenant.id, state.request.acr_values
-    ip = client_ip(request)
     if single(form, "stage", max_length=32) != state.step:  # an old tab, another step's form
         return Refused(state, WRONG_STAGE, 409)
     try:
-        if state.step in (SECOND_FACTOR, ENROL_TOTP) and single(form, "method", max_length=16) == "passkey":
-            return await _answer_passkey(request, ctx, state, form)
-        if state.step == SECOND_FACTOR:
-            method = single(form, "method", max_length=16) or "totp"
-            code = single(form, "code", max_length=64) or ""
-            return await run_in_threadpool(
-                flow.answer_code,
-                tenant_id,
-                acr_values,
-                state.flow,
-                code,
-                recovery=method == "recovery",
-                ip=ip,
-            )
-        if state.step == ENROL_TOTP:
-            code = single(form, "code", max_length=64) or ""
-            return await run_in_threadpool(
-                flow.answer_enrolment, tenant_id, acr_values, state.flow, code, ip=ip
-            )
-        if state.step == SHOW_RECOVERY_CODES:
-            return await run_in_threadpool(flow.answer_recovery_codes, tenant_id, acr_values, state.flow)
-        password = single(form, "password", max_length=1024) or ""
-        confirm = single(form, "confirm", max_length=1024) or ""
-        return await run_in_threadpool(
-            flow.answer_password, tenant_id, acr_values, state.flow, password, confirm, ip=ip
-        )
+        return await _answer_stage(request, ctx, state, form)
     except InvalidCode:
         return Refused(state, CODE_ERROR)
     except PasskeyRejected as refused:
@@ -137,6 +108,34 @@ async def answer(
         return Refused(state, _password_message(invalid))
     except WrongStage:
         return Refused(state, WRONG_STAGE, 409)
+
+
+async def _answer_stage(
+    request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
+) -> FlowState:
+    """The new flow state for the stage's form, or the service's refusal (raised)."""
+    flow = app_of(request).login_flow
+    assert state.flow is not None
+    tenant_id, acr_values = ctx.tenant.id, state.request.acr_values
+    ip = client_ip(request)
+    if state.step in (SECOND_FACTOR, ENROL_TOTP) and single(form, "method", max_length=16) == "passkey":
+        return await _answer_passkey(request, ctx, state, form)
+    if state.step == SECOND_FACTOR:
+        method = single(form, "method", max_length=16) or "totp"
+        code = single(form, "code", max_length=64) or ""
+        return await run_in_threadpool(
+            flow.answer_code, tenant_id, acr_values, state.flow, code, recovery=method == "recovery", ip=ip
+        )
+    if state.step == ENROL_TOTP:
+        code = single(form, "code", max_length=64) or ""
+        return await run_in_threadpool(flow.answer_enrolment, tenant_id, acr_values, state.flow, code, ip=ip)
+    if state.step == SHOW_RECOVERY_CODES:
+        return await run_in_threadpool(flow.answer_recovery_codes, tenant_id, acr_values, state.flow)
+    password = single(form, "password", max_length=1024) or ""
+    confirm = single(form, "confirm", max_length=1024) or ""
+    return await run_in_threadpool(
+        flow.answer_password, tenant_id, acr_values, state.flow, password, confirm, ip=ip
+    )
 
 
 async def _answer_passkey(
@@ -153,6 +152,7 @@ async def _answer_passkey(
         passkey_pages.relying_party(ctx),
         passkey_pages.binding(state.handle),
         passkey_pages.credential(form),
+        ip=client_ip(request),
     )
 
 
