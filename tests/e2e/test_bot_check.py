@@ -66,7 +66,7 @@ def test_the_browser_solves_the_proof_of_work_and_signs_in(context: Any, bot_ser
     page.get_by_label("Password").fill(server.password)
     _shot(page, shots, "bot-check-pow")
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     if not _at_client(server).match(page.url):
         with page.expect_navigation():
             page.get_by_role("button", name="Allow").click()
@@ -83,7 +83,7 @@ def test_a_form_sent_without_javascript_is_asked_again(context: Any, bot_server:
     page.get_by_label("Email or username").fill(server.username)
     page.get_by_label("Password").fill(server.password)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     alert = page.get_by_role("alert")
     assert "security check" in alert.inner_text()
     _shot(page, shots, "bot-check-refused")
