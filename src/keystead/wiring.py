@@ -8,6 +8,7 @@ from keystead.adapters.counters import build_counters
 from keystead.adapters.sql import SqlStorage, create_engine_for, upgrade
 from keystead.clock import system_clock
 from keystead.config import Settings
+from keystead.messaging import Messaging, attach_flow, build_messaging
 from keystead.services.audit import Audit
 from keystead.services.authorization import Authorization
 from keystead.services.bot_check import BotCheck
@@ -15,6 +16,7 @@ from keystead.services.captcha import Captcha
 from keystead.services.clients import Clients
 from keystead.services.consents import Consents
 from keystead.services.console_access import ConsoleAccess
+from keystead.services.email_flow import EmailFacts
 from keystead.services.factors import Factors
 from keystead.services.keys import KeyManager
 from keystead.services.lockout import Lockouts
@@ -68,8 +70,10 @@ class Keystead:
     passkeys: Passkeys
     config: TenantConfig  # configuration as code: export/import settings and clients
     bot_check: BotCheck  # proof of work / Turnstile / hCaptcha before the password
+    messaging: Messaging
 
     def close(self) -> None:
+        self.messaging.close()  # the mail and SMS queues
         self.login.limiter.close()  # the Redis connection pool, when counters are shared
         self.passwords.close()
         self.bot_check.close()  # the provider verify connection pool
@@ -129,9 +133,19 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
     )
     factors = Factors(storage, storage, ring, clock)
     passkeys = Passkeys(storage, storage, storage, ring, clock)
+    email_facts = EmailFacts(tenant_settings.for_tenant_id, storage)
     login_flow = LoginFlow(
-        factors, users, tenant_settings.for_tenant_id, passkeys=passkeys, events=signin_events
+        factors,
+        users,
+        tenant_settings.for_tenant_id,
+        passkeys=passkeys,
+        events=signin_events,
+        email_facts=email_facts,
     )
+    messaging = build_messaging(
+        settings, storage, ring, clock, counters, users=users, tenants=tenants, lockouts=lockouts
+    )
+    attach_flow(messaging, login_flow, storage)
     return Keystead(
         settings=settings,
         storage=storage,
@@ -187,4 +201,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         passkeys=passkeys,
         config=TenantConfig(tenant_settings, clients, Audit(storage, clock)),
         bot_check=bot_check,
+        messaging=messaging,
     )

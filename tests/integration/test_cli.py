@@ -109,6 +109,7 @@ def test_demo_is_created_once_and_reused(cli_env):
     first = run("demo")
     assert first.exit_code == 0, first.output
     assert "admin user" in first.output and "/t/demo" in first.output
+    assert "/t/demo/dev/outbox" in first.output
     state = json.loads((cli_env / ".keystead" / "demo.json").read_text())
     assert (cli_env / ".keystead" / "demo.json").stat().st_mode & 0o077 == 0
 

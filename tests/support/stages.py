@@ -21,6 +21,10 @@ FORMS = {
     "recovery-codes-form": "recovery_codes",
     "consent-form": "consent",
     "use-passkey": "second_factor",  # a user whose only second factor is a passkey
+    "verify-email-form": "verify_email",
+    "email-sign-in-form": "email_sign_in",
+    "email-code-form": "email_code",
+    "unlock-form": "unlock",
 }
 
 

@@ -13,6 +13,7 @@ from keystead.flows.stages import (
     CHANGE_PASSWORD,
     ENROL_TOTP,
     SECOND_FACTOR,
+    VERIFY_EMAIL,
     Facts,
     FlowState,
     default_flow,
@@ -88,12 +89,12 @@ def test_the_state_round_trips_through_json_and_ignores_junk():
 
 def test_the_challenges_carry_no_secret():
     enrolling = replace(START, enrolment="f1")
-    for name in (SECOND_FACTOR, ENROL_TOTP, CHANGE_PASSWORD):
+    for name in (SECOND_FACTOR, ENROL_TOTP, CHANGE_PASSWORD, VERIFY_EMAIL):
         stage = FLOW.stage(name)
         assert stage is not None
         challenge = stage.challenge(_facts(state=enrolling))
         assert challenge.stage == name
-        assert set(challenge.data) <= {"recovery_codes", "factor_id"}
+        assert set(challenge.data) <= {"recovery_codes", "factor_id", "email", "sms", "app", "challenge"}
 
 
 def test_recovery_codes_come_right_after_an_enrolment_and_once():

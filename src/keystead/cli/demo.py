@@ -44,6 +44,7 @@ class DemoInfo:
             f"  admin console  {self.issuer}/console/  (sign in as {ADMIN})",
             f"  demo client    {CLIENT_ID} / {self.client_secret}",
             f"  sign in        open {self.issuer}/authorize?{query}",
+            f"  dev outbox     {self.issuer}/dev/outbox  (mailed codes and links)",
             "",
         ]
 
@@ -70,6 +71,11 @@ def ensure_demo(k: Keystead, state_dir: Path) -> DemoInfo:
             )
         else:
             k.users.set_password(tenant.id, user.id, saved["admin_password"])
+    if not saved.get("email_sign_in"):  # once: passwordless by email, shown in the dev outbox
+        version = k.tenant_settings.read(tenant.id).version
+        methods = ["password", "email_code", "email_link"]
+        k.tenant_settings.update(tenant.id, {"login_methods": methods}, expected_version=version)
+        saved["email_sign_in"] = True
     user = k.storage.user_by_login(tenant.id, ADMIN)
     if user is not None and ADMIN_ROLE not in user.roles:  # a demo made before the console
         k.users.update(tenant.id, user.id, roles=[*user.roles, ADMIN_ROLE])

@@ -101,6 +101,52 @@ class AdminSettings(BaseModel):
     max_import_bytes: int = Field(128 * 1024 * 1024, ge=1024)
 
 
+class MailSettings(BaseModel):
+    """Outgoing mail (docs/email-and-sms.md). The SMTP server is the top-level ``smtp_url``;
+    without it messages go to the in-memory dev outbox (shown at ``/t/{tenant}/dev/outbox`` in
+    dev mode only)."""
+
+    #: The ``From:`` of every message (RFC 5322 mailbox, e.g. ``Acme <no-reply@acme.example>``).
+    from_address: str = Field("Keystead <no-reply@keystead.localhost>", min_length=3, max_length=320)
+    #: Messages waiting for the SMTP server; past it a message is dropped with an ERROR log.
+    queue_size: int = Field(1000, ge=1, le=100_000)
+    #: Attempts after the first, and the delay before the first retry (doubled each time).
+    retries: int = Field(3, ge=0, le=10)
+    retry_delay_seconds: float = Field(2.0, ge=0, le=300)
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    #: Messages the dev outbox keeps (newest first).
+    outbox_size: int = Field(200, ge=1, le=10_000)
+
+
+class OneTimeCodeSettings(BaseModel):
+    """Emailed and texted one-time codes and links (docs/email-and-sms.md)."""
+
+    #: Lifetime of a code (second factor, passwordless, email verification) and of a sign-in link.
+    code_ttl: int = Field(600, ge=60, le=3600)
+    #: Lifetime of an account unlock link.
+    unlock_ttl: int = Field(900, ge=60, le=86400)
+    #: Wrong codes one challenge accepts before it is spent.
+    max_attempts: int = Field(5, ge=1, le=20)
+    #: Codes or links sent to one address (or login as typed) per window.
+    sends_per_window: int = Field(5, ge=1, le=1000)
+    send_window_seconds: int = Field(900, ge=60, le=86400)
+
+
+class SmsSettings(BaseModel):
+    """Text messages: ``dev`` keeps them in memory (and logs that one was sent, never its
+    text at INFO); ``twilio`` posts to Twilio's Messages API at ``base_url``."""
+
+    provider: Literal["dev", "twilio"] = "dev"
+    base_url: str = Field("https://api.twilio.com", pattern=r"^https?://\S+$")
+    account_sid: str = Field("", max_length=64)
+    auth_token: SecretStr | None = None
+    from_number: str = Field("", max_length=32)
+    #: Messages to one phone number per window (counted in the attack-protection counters).
+    per_number_per_window: int = Field(3, ge=1, le=1000)
+    window_seconds: int = Field(3600, ge=60, le=86400)
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEYSTEAD_", env_nested_delimiter="__", extra="forbid")
 
@@ -113,6 +159,10 @@ class Settings(BaseSettings):
     #: Redis for attack-protection counters shared by every node (``redis://[:password@]host:port/db``
     #: or ``rediss://``); unset: counters in each process (one node). See docs/attack-protection.md.
     redis_url: SecretStr | None = None
+    #: SMTP server for outgoing mail: ``smtp://user:pass@host:587`` (STARTTLS, required unless
+    #: the host is a loopback address) or ``smtps://user:pass@host:465`` (TLS from the start);
+    #: unset: the dev outbox. See docs/email-and-sms.md.
+    smtp_url: SecretStr | None = None
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     passwords: PasswordSettings = Field(default_factory=PasswordSettings)
@@ -120,6 +170,9 @@ class Settings(BaseSettings):
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
     bot_check: BotCheckSettings = Field(default_factory=BotCheckSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    codes: OneTimeCodeSettings = Field(default_factory=OneTimeCodeSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
 
     @property
     def is_dev(self) -> bool:
@@ -140,6 +193,10 @@ class Settings(BaseSettings):
         secret = self.secret_key.get_secret_value()
         if secret == DEV_SECRET_KEY or len(secret) < 32:
             problems.append("secret_key must be set to a random value of 32+ characters")
+        if self.sms.provider == "twilio" and (
+            not self.sms.account_sid or self.sms.auth_token is None or not self.sms.from_number
+        ):
+            problems.append("sms.provider twilio needs sms.account_sid, sms.auth_token and sms.from_number")
         if self.database.url.startswith("sqlite") and not self.allow_sqlite:
             problems.append("SQLite needs allow_sqlite=true (single node only)")
         return problems

@@ -30,11 +30,13 @@ from keystead.flows.stages import (
     ENROL_TOTP,
     SECOND_FACTOR,
     SHOW_RECOVERY_CODES,
+    VERIFY_EMAIL,
     ChangePasswordStage,
     EnrolTotpStage,
     Flow,
     SecondFactorStage,
     ShowRecoveryCodesStage,
+    VerifyEmailStage,
     Stage,
 )
 
@@ -93,14 +95,18 @@ register(
     )
 )
 register(StageSpec(CHANGE_PASSWORD, lambda o: ChangePasswordStage(), after=(SECOND_FACTOR, ENROL_TOTP)))
+# asked only when the tenant's email.verify_at_sign_in is on (docs/email-and-sms.md)
+register(StageSpec(VERIFY_EMAIL, lambda o: VerifyEmailStage(), after=(SECOND_FACTOR, ENROL_TOTP)))
 
 #: Today's flow: the second factor (or enrolling one and seeing its recovery codes), then a
-#: breached password. The tenant setting's default.
+#: breached password, then (when the tenant asks for it) verifying the email address. The
+#: tenant setting's default.
 DEFAULT_FLOW: tuple[dict[str, Any], ...] = (
     {"stage": SECOND_FACTOR, "options": {"recovery_codes": True}},
     {"stage": ENROL_TOTP, "options": {}},
     {"stage": SHOW_RECOVERY_CODES, "options": {}},
     {"stage": CHANGE_PASSWORD, "options": {}},
+    {"stage": VERIFY_EMAIL, "options": {}},
 )
 
 

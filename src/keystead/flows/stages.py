@@ -8,7 +8,9 @@ needed. The state travels in the interaction record as JSON (``to_dict``/``from_
 
 ACR and AMR: ``urn:keystead:acr:pwd`` (password only) and ``urn:keystead:acr:mfa`` (a password
 and a second factor); ``amr`` values per RFC 8176: ``pwd``, ``otp`` (TOTP or a recovery code,
-docs/mfa.md) and ``mfa`` (more than one factor).
+docs/mfa.md; an emailed code or sign-in link, docs/email-and-sms.md) and ``mfa`` (more than one
+factor). An emailed code or link as the *first* factor is ``otp`` alone: one factor, so a second
+factor is still asked for when one is required.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ SECOND_FACTOR = "second_factor"
 ENROL_TOTP = "enrol_totp"
 CHANGE_PASSWORD = "change_password"
 SHOW_RECOVERY_CODES = "recovery_codes"
-STAGES = (SECOND_FACTOR, ENROL_TOTP, CHANGE_PASSWORD, SHOW_RECOVERY_CODES)
+VERIFY_EMAIL = "verify_email"
+STAGES = (SECOND_FACTOR, ENROL_TOTP, CHANGE_PASSWORD, SHOW_RECOVERY_CODES, VERIFY_EMAIL)
 SECOND_FACTOR_AMR = frozenset({"otp", "hwk", "swk"})
 
 MfaMode = Literal["never", "when_enrolled", "always"]
@@ -37,6 +40,14 @@ class Facts:
     acr_values: tuple[str, ...]  # the request's, in order of preference
     has_second_factor: bool
     state: FlowState
+    #: an emailed code can be the second factor (the tenant allows it, the user has a verified
+    #: email, and the first factor was a password)
+    email_factor: bool = False
+    #: the ``verify_email`` required action applies (the tenant requires it, the email is unverified)
+    verify_email: bool = False
+    #: a texted code can be the second factor (the tenant allows it, a verified phone number, and
+    #: the first factor was a password)
+    sms_factor: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,7 @@ class FlowState:
     done: tuple[str, ...] = field(default=())
     codes_shown: bool = False  # the recovery codes of this sign-in's enrolment were shown
     client_id: str | None = None  # whose flow (a client may have its own, docs/login-flows.md)
+    challenge: str | None = None  # the emailed code being waited for (services/one_time_codes.py)
 
     @property
     def acr(self) -> str:
@@ -66,6 +78,7 @@ class FlowState:
             "done": list(self.done),
             "codes_shown": self.codes_shown,
             "client_id": self.client_id,
+            "challenge": self.challenge,
         }
 
     @classmethod
@@ -79,17 +92,25 @@ class FlowState:
             done=tuple(str(v) for v in data.get("done", ())),
             codes_shown=bool(data.get("codes_shown", False)),
             client_id=data.get("client_id") if isinstance(data.get("client_id"), str) else None,
+            challenge=data.get("challenge") if isinstance(data.get("challenge"), str) else None,
         )
 
 
 def has_second_factor_amr(amr: tuple[str, ...]) -> bool:
-    return any(value in SECOND_FACTOR_AMR for value in amr)
+    """Whether a second factor was done. ``otp`` alone is one factor (an emailed code or link
+    as the first factor, docs/email-and-sms.md); after another factor the flow adds ``mfa``."""
+    if "mfa" in amr:
+        return True
+    return any(value in SECOND_FACTOR_AMR for value in amr if value != "otp") or (
+        "otp" in amr and len(amr) > 1
+    )
 
 
 def with_factor(amr: tuple[str, ...], factor_amr: tuple[str, ...]) -> tuple[str, ...]:
-    """The ``amr`` after a second factor: its values, and ``mfa`` when a first factor preceded."""
+    """The ``amr`` after a second factor: its values, and ``mfa`` when a first factor preceded
+    (even of the same kind: an emailed code, then an authenticator's code)."""
     merged = tuple(dict.fromkeys((*amr, *factor_amr)))
-    return (*merged, "mfa") if "mfa" not in merged and len(merged) > 1 else merged
+    return (*merged, "mfa") if "mfa" not in merged and (len(merged) > 1 or amr) else merged
 
 
 def mfa_required(facts: Facts) -> bool:
@@ -128,10 +149,22 @@ class SecondFactorStage:
     allow_recovery_codes: bool = True
 
     def needed(self, facts: Facts) -> bool:
-        return facts.has_second_factor and mfa_required(facts) and not has_second_factor_amr(facts.state.amr)
+        return (
+            (facts.has_second_factor or facts.email_factor or facts.sms_factor)
+            and mfa_required(facts)
+            and not has_second_factor_amr(facts.state.amr)
+        )
 
     def challenge(self, facts: Facts) -> Challenge:
-        return Challenge(self.name, {"recovery_codes": self.allow_recovery_codes})
+        return Challenge(
+            self.name,
+            {
+                "recovery_codes": self.allow_recovery_codes,
+                "email": facts.email_factor,
+                "sms": facts.sms_factor,
+                "app": facts.has_second_factor,
+            },
+        )
 
     def answered(self, state: FlowState, amr: tuple[str, ...]) -> FlowState:
         return replace(state, amr=with_factor(state.amr, amr), done=(*state.done, self.name))
@@ -145,7 +178,11 @@ class EnrolTotpStage:
 
     def needed(self, facts: Facts) -> bool:
         return (
-            not facts.has_second_factor and mfa_required(facts) and not has_second_factor_amr(facts.state.amr)
+            not facts.has_second_factor
+            and not facts.email_factor
+            and not facts.sms_factor
+            and mfa_required(facts)
+            and not has_second_factor_amr(facts.state.amr)
         )
 
     def challenge(self, facts: Facts) -> Challenge:
@@ -193,6 +230,23 @@ class ChangePasswordStage:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifyEmailStage:
+    """A required action (tenant setting ``email.verify_at_sign_in``): confirm the account's
+    email address with a mailed code. Last, so only a fully authenticated user is asked."""
+
+    name: str = VERIFY_EMAIL
+
+    def needed(self, facts: Facts) -> bool:
+        return facts.verify_email
+
+    def challenge(self, facts: Facts) -> Challenge:
+        return Challenge(self.name, {"challenge": facts.state.challenge})
+
+    def answered(self, state: FlowState, amr: tuple[str, ...]) -> FlowState:
+        return replace(state, challenge=None, done=(*state.done, self.name))
+
+
+@dataclass(frozen=True, slots=True)
 class Flow:
     """Stages in order; the first one needed is the next."""
 
@@ -214,5 +268,6 @@ def default_flow(*, recovery_codes: bool = True) -> Flow:
             EnrolTotpStage(),
             ShowRecoveryCodesStage(),
             ChangePasswordStage(),
+            VerifyEmailStage(),
         )
     )

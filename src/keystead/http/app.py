@@ -20,14 +20,21 @@ from keystead.http.admin import PREFIX as ADMIN_PREFIX
 from keystead.http.admin import create_admin_app
 from keystead.http.middleware import AccessLog, BodyLimit, CustomDomains, SecurityHeaders
 from keystead.http.responses import json_response
-from keystead.web import account, assets, console, pages, passkey_pages
+from keystead.web import account, assets, console, outbox, pages, passkey_pages, unlock
 from keystead.web import logout as logout_pages
 from keystead.web.render import STATIC
 from keystead.wiring import Keystead, build
 
 
 def tenant_routes(*, dev: bool = False) -> list[BaseRoute]:
-    dev_routes = [Route("/dev/callback", assets.dev_callback, methods=["GET"])] if dev else []
+    dev_routes = (
+        [
+            Route("/dev/callback", assets.dev_callback, methods=["GET"]),
+            Route("/dev/outbox", outbox.outbox, methods=["GET"]),
+        ]
+        if dev
+        else []
+    )
     return [
         *dev_routes,
         Route("/.well-known/openid-configuration", oidc.discovery, methods=["GET"]),
@@ -42,6 +49,8 @@ def tenant_routes(*, dev: bool = False) -> list[BaseRoute]:
         Route("/interaction/{handle}", pages.interaction, methods=["GET", "POST"]),
         Route("/interaction/{handle}/totp.svg", pages.interaction_qr, methods=["GET"]),
         Route("/interaction/{handle}/passkey/options", passkey_pages.options, methods=["POST"]),
+        Route("/interaction/{handle}/email-link", pages.interaction_email_link, methods=["GET"]),
+        Route("/unlock", unlock.unlock, methods=["GET", "POST"]),
         Route("/branding.css", assets.branding_css, methods=["GET"]),
         Mount("/console", routes=console.routes()),
         Route("/account", account.pages.home, methods=["GET"]),

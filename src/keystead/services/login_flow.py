@@ -56,9 +56,12 @@ class LoginFlow:
         flow: Flow | None = None,
         passkeys: Passkeys | None = None,
         events: SignInEvents | None = None,
+        email_facts: Callable[[str, FlowState], tuple[bool, bool, bool]] | None = None,
     ) -> None:
         self._passkeys = passkeys
         self._events = events  # stage outcome audit events (services/signin_events.py)
+        # (email as second factor, verify_email, SMS as second factor): services/email_flow.py
+        self._email_facts = email_facts
         self._factors = factors
         self._users = users
         self._settings_for = settings_for
@@ -88,11 +91,17 @@ class LoginFlow:
         return flow
 
     def facts(self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState) -> Facts:
+        email_factor, verify_email, sms_factor = (
+            self._email_facts(tenant_id, state) if self._email_facts is not None else (False, False, False)
+        )
         return Facts(
             mfa_mode=self._settings_for(tenant_id).mfa,
             acr_values=acr_values,
             has_second_factor=self._factors.has_second_factor(tenant_id, state.user_id),
             state=state,
+            email_factor=email_factor,
+            verify_email=verify_email,
+            sms_factor=sms_factor,
         )
 
     def next_stage(self, tenant_id: str, acr_values: tuple[str, ...], state: FlowState) -> Stage | None:

@@ -59,6 +59,10 @@ class LoginMethod(StrEnum):
     member here and a stage of the login flow."""
 
     PASSWORD = "password"
+    #: passwordless: a 6-digit code mailed to the account's verified address (docs/email-and-sms.md)
+    EMAIL_CODE = "email_code"
+    #: passwordless: a sign-in link mailed to the account's verified address
+    EMAIL_LINK = "email_link"
 
 
 class _Model(BaseModel):
@@ -155,6 +159,24 @@ class PasswordHashing(_Model):
         return HashParams(time_cost=self.time_cost, memory_kib=self.memory_kib, parallelism=self.parallelism)
 
 
+class EmailOptions(_Model):
+    """Emailed codes in the sign-in flow (docs/email-and-sms.md)."""
+
+    #: A code mailed to a verified address may be the second factor (NIST SP 800-63B 5.1.3.1
+    #: does not count email as an out-of-band authenticator: off by default).
+    second_factor: Annotated[bool, Strict()] = False
+    #: Required action after sign-in: confirm an unverified email address with a mailed code.
+    verify_at_sign_in: Annotated[bool, Strict()] = False
+
+
+class SmsOptions(_Model):
+    """Texted codes in the sign-in flow (docs/email-and-sms.md)."""
+
+    #: A code texted to a verified phone number may be the second factor (NIST SP 800-63B
+    #: 5.1.3.3: a restricted authenticator; off by default).
+    second_factor: Annotated[bool, Strict()] = False
+
+
 class TenantSettings(_Model):
     version: Int = 0
     tokens: TokenLifetimes = TokenLifetimes()
@@ -174,6 +196,8 @@ class TenantSettings(_Model):
     client_login_flows: Annotated[dict[ClientId, FlowSetting], Field(max_length=1000)] = Field(
         default_factory=dict
     )
+    email: EmailOptions = EmailOptions()
+    sms: SmsOptions = SmsOptions()
 
     @field_validator("login_methods")
     @classmethod

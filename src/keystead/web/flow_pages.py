@@ -21,17 +21,20 @@ from keystead.flows.stages import (
     ENROL_TOTP,
     SECOND_FACTOR,
     SHOW_RECOVERY_CODES,
+    VERIFY_EMAIL,
     FlowState,
 )
 from keystead.http.requests import TenantContext, app_of, client_ip
 from keystead.protocols.oauth2.errors import InvalidRequest
 from keystead.protocols.oauth2.params import single
 from keystead.services.authorization import PendingInteraction
+from keystead.services.email_sender import TooManyCodes
 from keystead.services.factor_checks import FactorLocked, InvalidCode
 from keystead.services.login_flow import WrongStage, recovery_codes_allowed
+from keystead.services.one_time_codes import CodeRefused
 from keystead.services.passkey_challenges import PasskeyRejected
 from keystead.types import Params
-from keystead.web import passkey_pages
+from keystead.web import email_pages, passkey_pages
 from keystead.web.render import INTERACTION_COOKIE, page
 
 log = logging.getLogger("keystead.web")
@@ -42,6 +45,7 @@ TEMPLATES = {
     ENROL_TOTP: "enrol_totp.html",
     CHANGE_PASSWORD: "change_password.html",
     SHOW_RECOVERY_CODES: "recovery_codes.html",
+    VERIFY_EMAIL: "verify_email.html",
 }
 
 
@@ -85,7 +89,21 @@ def show(
         context.update(manual_key=enrolment.manual_key, qr_url=f"{action}/totp.svg")
     if state.step == SHOW_RECOVERY_CODES:
         context.update(recovery_codes_context(request, ctx, state))
+    if state.step in (SECOND_FACTOR, VERIFY_EMAIL):
+        context.update(email_pages.context(request, ctx, state))
+        context["error"] = context["error"] or context.pop("send_error", None)
     return passkey_pages.allow_fetch(page(request, ctx, TEMPLATES[state.step], status, **context))
+
+
+async def respond(
+    request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
+) -> FlowState | Refused:
+    """A submitted stage form: an emailed or texted code (or a request for a new one) and the
+    verify-email stage here (web/email_pages.py), every other answer by :func:`answer`."""
+    emailed = state.step == VERIFY_EMAIL or single(form, "method", max_length=16) in email_pages.METHODS
+    if emailed and single(form, "stage", max_length=32) == state.step:
+        return await _answer_email(request, ctx, state, form)
+    return await answer(request, ctx, state, form)
 
 
 async def answer(
@@ -172,6 +190,18 @@ def recovery_codes_context(request: Request, ctx: TenantContext, state: PendingI
 def recovery_codes_text(tenant_name: str, codes: tuple[str, ...]) -> str:
     lines = [f"Recovery codes for your {tenant_name} account", "Each code works once.", "", *codes]
     return "\r\n".join(lines) + "\r\n"
+async def _answer_email(
+    request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
+) -> FlowState | Refused:
+    """An emailed code (second factor, verify email) or a request for a new one."""
+    try:
+        return await run_in_threadpool(email_pages.answer, request, ctx, state, form)
+    except CodeRefused as refused:
+        return Refused(state, email_pages.SPENT if refused.spent else CODE_ERROR)
+    except TooManyCodes as exc:
+        return Refused(state, email_pages.too_many(exc), 429, exc.retry_after)
+    except WrongStage:
+        return Refused(state, WRONG_STAGE, 409)
 
 
 def _password_message(invalid: InvalidInput) -> str:

@@ -28,7 +28,7 @@ from keystead.services.authorization import PendingInteraction
 from keystead.services.login import LoginFailed
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
 from keystead.types import Params
-from keystead.web import bot_pages, flow_pages, passkey_pages
+from keystead.web import bot_pages, email_sign_in, flow_pages, passkey_pages
 from keystead.web.render import (
     INTERACTION_COOKIE,
     SESSION_COOKIE,
@@ -154,6 +154,27 @@ async def interaction_qr(request: Request) -> Response:
         return error_page(request, ctx, exc)
 
 
+async def interaction_email_link(request: Request) -> Response:
+    """A passwordless sign-in link (web/email_sign_in.py): only in the browser that started it."""
+    ctx = tenant_context(request)
+    if ctx is None:
+        return not_found(request)
+    handle = request.path_params["handle"]
+    if request.cookies.get(INTERACTION_COOKIE) != handle:
+        return email_sign_in.elsewhere(request, ctx)
+    try:
+        session = await current_session(request, ctx)
+        state = await run_in_threadpool(app_of(request).authorization.pending, ctx.issuer, handle, session)
+        if not isinstance(state, PendingInteraction) or state.step != prompt.LOGIN:
+            return await _show(request, ctx, state)
+        result = await email_sign_in.follow_link(request, ctx, state)
+        if isinstance(result, FlowState):
+            return await _advance(request, ctx, state, result)
+        return result
+    except OAuth2Error as exc:
+        return error_page(request, ctx, exc)
+
+
 async def _show(
     request: Request,
     ctx: TenantContext,
@@ -173,6 +194,8 @@ async def _show(
         response = await run_in_threadpool(
             flow_pages.show, request, ctx, state, action, token, error=error, status=status
         )
+    elif state.step == prompt.LOGIN and email_sign_in.wanted(request, ctx):
+        response = email_sign_in.show(request, ctx, state, action, token, error=error, status=status)
     elif state.step == prompt.LOGIN:
         bot = await run_in_threadpool(bot_pages.challenge, request, ctx)  # the bot check, if due
         response = page(
@@ -187,6 +210,7 @@ async def _show(
             client_name=state.client.name,
             passkey_options_url=f"{action}/passkey/options",
             bot=bot,
+            email_sign_in=email_sign_in.offer(request, ctx),
         )
         passkey_pages.allow_fetch(response)
         if (own_csp := bot_pages.page_csp(bot)) is not None:  # a provider's widget: its origins too
@@ -251,7 +275,7 @@ async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response
     if state.step == prompt.LOGIN:
         return await _submit_login(request, ctx, state, form)
     if state.step in STAGES:
-        answer = await flow_pages.answer(request, ctx, state, form)
+        answer = await flow_pages.respond(request, ctx, state, form)
         if isinstance(answer, flow_pages.Refused):
             response = await _show(request, ctx, answer.state, error=answer.message, status=answer.status)
             if answer.retry_after:
@@ -270,12 +294,16 @@ async def _submit(request: Request, ctx: TenantContext, handle: str) -> Response
 async def _submit_login(
     request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
 ) -> Response:
+    if single(form, "method", max_length=16) in email_sign_in.METHODS:
+        return await _submit_email_sign_in(request, ctx, state, form)
     app = app_of(request)
     if single(form, "method", max_length=16) == "passkey":  # passwordless (web/passkey_pages.py)
         flow = await passkey_pages.sign_in(request, ctx, state, form)
         if flow is None:
             return await _show(request, ctx, state, error=passkey_pages.PASSKEY_ERROR, status=400)
         return await _advance(request, ctx, state, flow)
+    if email_sign_in.email_only(request, ctx):  # a password posted to an email-only tenant
+        return await _submit_email_sign_in(request, ctx, state, form)
     username = single(form, "username", max_length=320) or ""
     password = single(form, "password", max_length=1024) or ""
     # the bot check comes first: a refusal checks no password and counts no attempt
@@ -314,6 +342,16 @@ async def _submit_login(
         client_id=state.client.client_id,
     )
     return await _advance(request, ctx, state, flow)
+
+
+async def _submit_email_sign_in(
+    request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
+) -> Response:
+    cookies: dict[str, str] = {}
+    result = await email_sign_in.submit(request, ctx, state, form, csrf_token(request, ctx, cookies))
+    if isinstance(result, FlowState):
+        return await _advance(request, ctx, state, result)
+    return apply_cookies(request, ctx, result, cookies)
 
 
 async def _advance(

@@ -11,6 +11,7 @@ from keystead.adapters.sql.factors import FactorTables
 from keystead.adapters.sql.grants import GrantTables
 from keystead.adapters.sql.import_jobs import ImportJobTables
 from keystead.adapters.sql.keys import KeyTables
+from keystead.adapters.sql.one_time_codes import OneTimeCodeTables
 from keystead.adapters.sql.passkeys import PasskeyTables
 from keystead.adapters.sql.sessions import SessionTables
 from keystead.adapters.sql.users import UserTables
@@ -27,6 +28,7 @@ class SqlStorage(
     ImportJobTables,
     FactorTables,
     PasskeyTables,
+    OneTimeCodeTables,
 ):
     def __init__(self, engine: Engine) -> None:
         self._bind(engine)

@@ -136,6 +136,25 @@ user_factors = Table(
     Index("ix_user_factors_user", "tenant_id", "user_id"),
 )
 
+one_time_codes = Table(
+    "one_time_codes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE")),
+    Column("purpose", String(32), nullable=False),
+    Column("code_mac", String(64)),
+    Column("link_mac", String(64)),
+    Column("address_mac", String(64)),
+    Column("binding_mac", String(64)),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("used_at", Double),
+    Column("version", Integer, nullable=False),
+    Index("ix_one_time_codes_expiry", "tenant_id", "expires_at"),
+)
+
 clients = Table(
     "clients",
     metadata,

@@ -89,6 +89,21 @@ class BotCheckPatch(StrictModel):
     risky_distinct_accounts: Annotated[int, Field(ge=2, le=100_000)] | None = None
 
 
+class EmailOptionsPatch(StrictModel):
+    second_factor: bool | None = Field(
+        None, description="a code mailed to a verified address may be the second factor"
+    )
+    verify_at_sign_in: bool | None = Field(
+        None, description="confirm an unverified email with a mailed code at sign-in"
+    )
+
+
+class SmsOptionsPatch(StrictModel):
+    second_factor: bool | None = Field(
+        None, description="a code texted to a verified phone number may be the second factor"
+    )
+
+
 class SettingsPatch(StrictModel):
     """A JSON merge patch (RFC 7396) of the settings: fields present are set, `null` returns a
     value (or a whole group) to its default."""
@@ -115,6 +130,8 @@ class SettingsPatch(StrictModel):
         None,
         description="per client_id, a flow replacing `login_flow`; a client set to `null` uses the tenant's",
     )
+    email: EmailOptionsPatch | None = Field(None, description="emailed codes in the sign-in flow")
+    sms: SmsOptionsPatch | None = Field(None, description="texted codes in the sign-in flow")
 
 
 @router.get("", response_model=TenantSettings, responses=problems(*AUTH, 404, 422))
