@@ -36,8 +36,8 @@ from keystead.flows.stages import (
     Flow,
     SecondFactorStage,
     ShowRecoveryCodesStage,
-    VerifyEmailStage,
     Stage,
+    VerifyEmailStage,
 )
 
 #: The most stages one flow may list.

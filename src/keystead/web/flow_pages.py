@@ -190,6 +190,8 @@ def recovery_codes_context(request: Request, ctx: TenantContext, state: PendingI
 def recovery_codes_text(tenant_name: str, codes: tuple[str, ...]) -> str:
     lines = [f"Recovery codes for your {tenant_name} account", "Each code works once.", "", *codes]
     return "\r\n".join(lines) + "\r\n"
+
+
 async def _answer_email(
     request: Request, ctx: TenantContext, state: PendingInteraction, form: Params
 ) -> FlowState | Refused:
