@@ -20,6 +20,7 @@ DEFAULT = [
     {"stage": "enrol_totp", "options": {}},
     {"stage": "recovery_codes", "options": {}},
     {"stage": "change_password", "options": {}},
+    {"stage": "verify_email", "options": {}},  # asked only with email.verify_at_sign_in
 ]
 
 

@@ -159,3 +159,12 @@ def test_a_code_for_an_address_changed_meanwhile_is_refused(verifying, keystead:
     refused = submit(flow.http, page, method="email", code=code)
     assert refused.status_code == 400
     assert keystead.users.get(tenant.id, user.id).email_verified is False
+
+
+def test_a_flow_without_the_verify_email_stage_does_not_ask(verifying, keystead: Keystead, sink: Sink):
+    tenant, _user, rp, flow = verifying
+    stages = [s for s in keystead.tenant_settings.read(tenant.id).to_json()["login_flow"]]
+    configure(keystead, tenant, {"login_flow": [s for s in stages if s["stage"] != "verify_email"]})
+    page, _ = _start(flow, rp)
+    assert page_of(_password(flow, page, "carol")) == "client"
+    assert keystead.messaging.mailer.flush() and sink.messages == []  # type: ignore[attr-defined]
