@@ -8,6 +8,7 @@ from keystead.adapters.counters import build_counters
 from keystead.adapters.sql import SqlStorage, create_engine_for, upgrade
 from keystead.clock import system_clock
 from keystead.config import Settings
+from keystead.errors import ConfigurationError
 from keystead.messaging import Messaging, attach_flow, build_messaging
 from keystead.services.audit import Audit
 from keystead.services.authorization import Authorization
@@ -18,6 +19,7 @@ from keystead.services.consents import Consents
 from keystead.services.console_access import ConsoleAccess
 from keystead.services.email_flow import EmailFacts
 from keystead.services.factors import Factors
+from keystead.services.geoip import open_locator
 from keystead.services.keys import KeyManager
 from keystead.services.lockout import Lockouts
 from keystead.services.login import PasswordLogin
@@ -27,6 +29,8 @@ from keystead.services.passkeys import Passkeys
 from keystead.services.password_policy import password_policy
 from keystead.services.passwords import Passwords
 from keystead.services.proof_of_work import ProofOfWork
+from keystead.services.risk import RiskService
+from keystead.services.risk_devices import DeviceIds
 from keystead.services.secrets import KeyRing
 from keystead.services.sessions import Sessions
 from keystead.services.signin_events import SignInEvents
@@ -71,6 +75,7 @@ class Keystead:
     config: TenantConfig  # configuration as code: export/import settings and clients
     bot_check: BotCheck  # proof of work / Turnstile / hCaptcha before the password
     messaging: Messaging
+    risk: RiskService
 
     def close(self) -> None:
         self.messaging.close()  # the mail and SMS queues
@@ -146,6 +151,19 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         settings, storage, ring, clock, counters, users=users, tenants=tenants, lockouts=lockouts
     )
     attach_flow(messaging, login_flow, storage)
+    try:
+        locator = open_locator(settings.geoip_database)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    risk = RiskService(
+        storage,
+        DeviceIds(ring),
+        locator,
+        Audit(storage, clock),
+        limiter,
+        clock,
+        settings_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).risk,
+    )
     return Keystead(
         settings=settings,
         storage=storage,
@@ -202,4 +220,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         config=TenantConfig(tenant_settings, clients, Audit(storage, clock)),
         bot_check=bot_check,
         messaging=messaging,
+        risk=risk,
     )

@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     codes: OneTimeCodeSettings = Field(default_factory=OneTimeCodeSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
+    #: A MaxMind DB file (GeoLite2/GeoIP2 City or compatible) for the risk engine's impossible
+    #: travel signal; unset: places are unknown and that signal contributes nothing (docs/risk.md).
+    geoip_database: str | None = None
 
     @property
     def is_dev(self) -> bool:

@@ -63,6 +63,12 @@ class FlowState:
     codes_shown: bool = False  # the recovery codes of this sign-in's enrolment were shown
     client_id: str | None = None  # whose flow (a client may have its own, docs/login-flows.md)
     challenge: str | None = None  # the emailed code being waited for (services/one_time_codes.py)
+    #: the risk engine asked for a second factor (``step_up_enrol``: enrolment too, when the user
+    #: has none); the client's ``mfa`` override and ``minimum_acr`` (docs/risk.md)
+    step_up: bool = False
+    step_up_enrol: bool = False
+    client_mfa: MfaMode | None = None
+    minimum_acr: str | None = None
 
     @property
     def acr(self) -> str:
@@ -79,6 +85,10 @@ class FlowState:
             "codes_shown": self.codes_shown,
             "client_id": self.client_id,
             "challenge": self.challenge,
+            "step_up": self.step_up,
+            "step_up_enrol": self.step_up_enrol,
+            "client_mfa": self.client_mfa,
+            "minimum_acr": self.minimum_acr,
         }
 
     @classmethod
@@ -93,7 +103,15 @@ class FlowState:
             codes_shown=bool(data.get("codes_shown", False)),
             client_id=data.get("client_id") if isinstance(data.get("client_id"), str) else None,
             challenge=data.get("challenge") if isinstance(data.get("challenge"), str) else None,
+            step_up=bool(data.get("step_up", False)),
+            step_up_enrol=bool(data.get("step_up_enrol", False)),
+            client_mfa=_mfa_mode(data.get("client_mfa")),
+            minimum_acr=data.get("minimum_acr") if isinstance(data.get("minimum_acr"), str) else None,
         )
+
+
+def _mfa_mode(value: Any) -> MfaMode | None:
+    return value if value in ("never", "when_enrolled", "always") else None
 
 
 def has_second_factor_amr(amr: tuple[str, ...]) -> bool:
@@ -114,10 +132,18 @@ def with_factor(amr: tuple[str, ...], factor_amr: tuple[str, ...]) -> tuple[str,
 
 
 def mfa_required(facts: Facts) -> bool:
-    """Whether this sign-in must end with a second factor."""
-    if facts.mfa_mode == "never":
+    """Whether this sign-in must end with a second factor: a risk step-up the user can do (a
+    factor, or enrolment by policy), the client's ``minimum_acr``, then the client's ``mfa``
+    override or the tenant's ``mfa`` with the request's ``acr_values``."""
+    state = facts.state
+    if state.step_up and (facts.has_second_factor or state.step_up_enrol):
+        return True
+    if state.minimum_acr == ACR_MFA:
+        return True
+    mode = state.client_mfa or facts.mfa_mode
+    if mode == "never":
         return False
-    if facts.mfa_mode == "always" or ACR_MFA in facts.acr_values:
+    if mode == "always" or ACR_MFA in facts.acr_values:
         return True
     return facts.has_second_factor
 

@@ -86,6 +86,10 @@ class Client:
     client_uri: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0  # a version: every write moves it forward
+    # sign-in strength (docs/risk.md): ``None`` keeps the tenant's
+    mfa: str | None = None  # never / when_enrolled / always
+    minimum_acr: str | None = None  # its requests ask for at least this acr
+    risk: dict[str, Any] | None = field(default=None, hash=False)  # services/risk_settings.ClientRisk
 
     @property
     def active(self) -> bool:

@@ -34,7 +34,7 @@ from keystead.protocols.oauth2.errors import (
 from keystead.protocols.oidc import prompt
 from keystead.services.clients import Clients, metadata
 from keystead.services.keys import KeyManager
-from keystead.services.login_flow import LoginFlow
+from keystead.services.login_flow import LoginFlow, with_client
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
 from keystead.services.secrets import KeyRing, new_token
 from keystead.services.signin_events import SignInEvents
@@ -128,7 +128,7 @@ class Authorization:
         if isinstance(steps, ToClient):
             return steps
         if prompt.LOGIN not in steps and record.user_id is None and session is not None:
-            step_up = self._step_up(iss, request, session)
+            step_up = self._step_up(iss, request, session, client)
             if step_up is not None:
                 return PendingInteraction(handle, record, request, client, step_up[0], flow=step_up[1])
         if not steps:
@@ -210,7 +210,7 @@ class Authorization:
             consent_on_record=self._consent_on_record(iss, authn, request),
             first_party=client.first_party,
         )
-        if not steps and session is not None and self._step_up(iss, request, session) is not None:
+        if not steps and session is not None and self._step_up(iss, request, session, client) is not None:
             if "none" in request.prompt:
                 raise InteractionRequired("a second factor is needed")
             steps = ("step-up",)
@@ -267,13 +267,16 @@ class Authorization:
         return ToClient(self._issue_code(iss, request, login=login))
 
     def _step_up(
-        self, iss: Issuer, request: authz.AuthorizationRequest, session: Session
+        self, iss: Issuer, request: authz.AuthorizationRequest, session: Session, client: Client | None = None
     ) -> tuple[str, FlowState] | None:
         """The stage an SSO session still needs for this request (a second factor it did not
-        do), with the session's authentication as the flow state."""
+        do, or the client's ``mfa``/``minimum_acr`` asks for), with the session's
+        authentication as the flow state."""
         if self._flow is None:
             return None
         state = replace(LoginFlow.from_session(session), client_id=request.client_id)
+        if client is not None:
+            state = with_client(state, client)
         stage = self._flow.next_stage(iss.tenant_id, request.acr_values, state)
         return (stage.name, state) if stage is not None else None
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from keystead.errors import InvalidInput, NotFound, Stale
+from keystead.flows.stages import ACR_MFA, ACR_PASSWORD
 from keystead.ports.records import Client
 from keystead.ports.stores import ClientStore
 from keystead.protocols.jose import SUPPORTED_ALGS
@@ -21,6 +22,7 @@ from keystead.protocols.oauth2.client_auth import NONE, ClientCredentials
 from keystead.protocols.oauth2.errors import InvalidClient
 from keystead.protocols.oauth2.token_request import GRANT_TYPES
 from keystead.services import validation
+from keystead.services.risk_settings import client_risk
 from keystead.services.secrets import KeyRing, new_token
 from keystead.services.tenant_settings import TokenLifetimes
 from keystead.types import Clock
@@ -40,8 +42,13 @@ UPDATABLE = frozenset(
         "refresh_token_ttl",
         "status",
         "client_uri",
+        "mfa",
+        "minimum_acr",
+        "risk",
     }
 )
+MFA_MODES = ("never", "when_enrolled", "always")
+ACRS = (ACR_PASSWORD, ACR_MFA)
 CACHE_SECONDS = 5.0
 
 
@@ -89,8 +96,12 @@ class Clients:
         refresh_token_ttl: int | None = None,
         client_id: str | None = None,
         client_uri: str | None = None,
+        mfa: str | None = None,
+        minimum_acr: str | None = None,
+        risk: dict[str, Any] | None = None,
     ) -> NewClient:
         _check_choices(client_type, grant_types, id_token_alg)
+        strength = _strength({"mfa": mfa, "minimum_acr": minimum_acr, "risk": risk})
         if client_type == PUBLIC and "client_credentials" in grant_types:
             raise InvalidInput("grant_types", "public clients cannot use client_credentials")
         if "authorization_code" in grant_types and not redirect_uris:
@@ -124,6 +135,7 @@ class Clients:
             client_uri=client_uri,
             created_at=(now := self._clock()),
             updated_at=now,
+            **strength,
         )
         self._ensure_key(tenant_id, (id_token_alg,))
         self._store.add_client(client)
@@ -212,6 +224,7 @@ class Clients:
                 fields[name] = self._ttl(tenant_id, name, fields[name])
         if fields.get("status", "active") not in ("active", "disabled"):
             raise InvalidInput("status", "status is active or disabled")
+        fields.update(_strength({k: fields[k] for k in ("mfa", "minimum_acr", "risk") if k in fields}))
         return fields
 
     def lookup(self, tenant_id: str, client_id: str) -> Client:
@@ -324,6 +337,18 @@ def _check_choices(client_type: str, grant_types: Sequence[str], alg: str) -> No
         raise InvalidInput("grant_types", f"grant types are {', '.join(GRANT_TYPES)}")
     if alg not in SUPPORTED_ALGS:
         raise InvalidInput("id_token_alg", f"algorithms are {', '.join(SUPPORTED_ALGS)}")
+
+
+def _strength(values: dict[str, Any]) -> dict[str, Any]:
+    """The client's sign-in strength overrides, checked (``None``: the tenant's)."""
+    out = dict(values)
+    if out.get("mfa") is not None and out["mfa"] not in MFA_MODES:
+        raise InvalidInput("mfa", "mfa is never, when_enrolled or always")
+    if out.get("minimum_acr") is not None and out["minimum_acr"] not in ACRS:
+        raise InvalidInput("minimum_acr", f"minimum_acr is one of {', '.join(ACRS)}")
+    if out.get("risk") is not None:
+        out["risk"] = client_risk(out["risk"]).model_dump(exclude_defaults=True) or None
+    return out
 
 
 def _client_id(value: str | None) -> str:

@@ -51,12 +51,17 @@ class PasswordLogin:
     def authenticate(
         self, tenant_id: str, login: str, password: str, ip: str, hash_params: HashParams | None = None
     ) -> User:
+        return self._authenticate(tenant_id, login, password, ip, hash_params)[0]
+
+    def _authenticate(
+        self, tenant_id: str, login: str, password: str, ip: str, hash_params: HashParams | None
+    ) -> tuple[User, AttemptCounts]:
         login = login.strip()[:320]
         key = account_key(tenant_id, login)
         verdict = self._limiter.check(key, ip)
         if not verdict.allowed:
             raise LoginFailed(verdict.retry_after)
-        self._limiter.attempted(key, ip)
+        accounts = self._limiter.attempted(key, ip)
         user = self._users.user_by_login(tenant_id, login) if login else None
         result = self._passwords.verify(user.password_hash if user else None, password, hash_params)
         if user is None or not result.ok or not user.active:
@@ -65,12 +70,13 @@ class PasswordLogin:
                 self._lockouts.locked(user)
             self._failed(tenant_id, login, ip, user, result.ok, locked)
             raise LoginFailed()
+        counts = AttemptCounts(self._limiter.failures(key), verdict.ip_failures, accounts)
         self._limiter.succeeded(key)
         if self._events is not None:
             self._events.password_succeeded(tenant_id, user.id, login, ip)
         if result.new_hash is not None:
             self._users.update_user(tenant_id, user.id, password_hash=result.new_hash)
-        return user
+        return user, counts
 
     def _failed(
         self, tenant_id: str, login: str, ip: str, user: User | None, password_ok: bool, locked: bool
@@ -89,11 +95,22 @@ class PasswordLogin:
     ) -> PasswordSignIn:
         """:meth:`authenticate`, and whether the password is on the shipped breached list
         (offline, O(k)): the flow asks for a change, the risk engine weighs it."""
-        user = self.authenticate(tenant_id, login, password, ip, hash_params)
-        return PasswordSignIn(user, breached=offline_policy().is_breached(password))
+        user, counts = self._authenticate(tenant_id, login, password, ip, hash_params)
+        return PasswordSignIn(user, breached=offline_policy().is_breached(password), attempts=counts)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptCounts:
+    """The throttle counters as they stood at a successful attempt (risk signals, read on the
+    way: no extra round trip but the account's failures, which the success then clears)."""
+
+    account_failures: int = 0  # failures on this login before this success
+    ip_failures: int = 0
+    ip_accounts: int = 0  # distinct logins this address tried in the window
 
 
 @dataclass(frozen=True, slots=True)
 class PasswordSignIn:
     user: User
     breached: bool  # services/password_policy.py: PasswordPolicy.is_breached
+    attempts: AttemptCounts = AttemptCounts()

@@ -27,7 +27,7 @@ from keystead.flows.stages import (
     FlowState,
     Stage,
 )
-from keystead.ports.records import Session
+from keystead.ports.records import Client, Session
 from keystead.services.factor_checks import FactorLocked, InvalidCode
 from keystead.services.factors import Factors
 from keystead.services.passkey_challenges import PasskeyRejected, RelyingParty
@@ -41,6 +41,12 @@ from keystead.services.users import Users
 def recovery_codes_allowed(stage: Stage) -> bool:
     """Whether a second-factor stage takes a recovery code (its ``recovery_codes`` option)."""
     return bool(getattr(stage, "allow_recovery_codes", True))
+
+
+def with_client(state: FlowState, client: Client) -> FlowState:
+    """``state`` under the client's sign-in strength: its ``mfa`` override and ``minimum_acr``."""
+    mfa = client.mfa if client.mfa in ("never", "when_enrolled", "always") else None
+    return replace(state, client_mfa=mfa, minimum_acr=client.minimum_acr)  # type: ignore[arg-type]
 
 
 class WrongStage(Exception):

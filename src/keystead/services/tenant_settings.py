@@ -33,6 +33,7 @@ from keystead.services.login_settings import (
     check_flow_setting,
 )
 from keystead.services.passwords import MAX_PASSWORD_LENGTH, HashParams
+from keystead.services.risk_settings import RiskSettings
 from keystead.types import Clock
 
 #: How long a tenant's settings read by id are cached; other nodes see a change after it.
@@ -198,6 +199,8 @@ class TenantSettings(_Model):
     )
     email: EmailOptions = EmailOptions()
     sms: SmsOptions = SmsOptions()
+    #: the risk engine's policy (docs/risk.md): mode, thresholds, weights
+    risk: RiskSettings = RiskSettings()
 
     @field_validator("login_methods")
     @classmethod

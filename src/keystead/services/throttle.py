@@ -33,6 +33,7 @@ DELAYED, LOCKED = 1, 2
 class Verdict:
     allowed: bool
     retry_after: int = 0
+    ip_failures: int = 0  # the address's failures in its window (read anyway: a risk signal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ class AttemptLimiter:
         wait = self._counters.peek(f"wait:{account_key}")
         if wait.value:
             return Verdict(False, _seconds(wait.ttl))
-        return Verdict(True)
+        return Verdict(True, ip_failures=ip_fails.value)
 
     def attempted(self, account_key: str, ip: str) -> int:
         """Note that ``ip`` tried ``account_key``; returns how many distinct accounts the
@@ -89,6 +90,10 @@ class AttemptLimiter:
             delay = min(2.0 ** (count - self._s.account_failures_before_delay), MAX_DELAY)
             self._counters.hold(f"wait:{account_key}", DELAYED, delay)
         return False
+
+    def failures(self, account_key: str) -> int:
+        """The account's failures in its window (a risk signal, read before ``succeeded``)."""
+        return self._counters.peek(f"acct:{account_key}").value
 
     def succeeded(self, account_key: str) -> None:
         self._counters.reset(f"acct:{account_key}", f"wait:{account_key}")

@@ -28,7 +28,7 @@ from keystead.services.authorization import PendingInteraction
 from keystead.services.login import LoginFailed
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
 from keystead.types import Params
-from keystead.web import bot_pages, email_sign_in, flow_pages, passkey_pages
+from keystead.web import bot_pages, email_sign_in, flow_pages, passkey_pages, risk_pages
 from keystead.web.render import (
     INTERACTION_COOKIE,
     SESSION_COOKIE,
@@ -334,13 +334,9 @@ async def _submit_login(
         if failed.retry_after:
             response.headers["Retry-After"] = str(failed.retry_after)
         return response
-    flow = FlowState(
-        signed_in.user.id,
-        app.clock(),
-        amr=("pwd",),
-        breached=signed_in.breached,
-        client_id=state.client.client_id,
-    )
+    flow = await risk_pages.after_password(request, ctx, state, signed_in)
+    if flow is None:  # denied by the risk engine: the same answer as a wrong password
+        return await _show(request, ctx, state, error=GENERIC_LOGIN_ERROR, status=400, login_hint=username)
     return await _advance(request, ctx, state, flow)
 
 
@@ -382,4 +378,5 @@ async def _advance(
         path=ctx.base_path or "/",
         max_age=tenant_settings.tokens.session_ttl,
     )
+    await risk_pages.remember(request, ctx, flow, response)
     return response

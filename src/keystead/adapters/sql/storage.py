@@ -13,6 +13,7 @@ from keystead.adapters.sql.import_jobs import ImportJobTables
 from keystead.adapters.sql.keys import KeyTables
 from keystead.adapters.sql.one_time_codes import OneTimeCodeTables
 from keystead.adapters.sql.passkeys import PasskeyTables
+from keystead.adapters.sql.risk import RiskTables
 from keystead.adapters.sql.sessions import SessionTables
 from keystead.adapters.sql.users import UserTables
 
@@ -29,6 +30,7 @@ class SqlStorage(
     FactorTables,
     PasskeyTables,
     OneTimeCodeTables,
+    RiskTables,
 ):
     def __init__(self, engine: Engine) -> None:
         self._bind(engine)

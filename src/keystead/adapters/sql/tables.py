@@ -177,6 +177,11 @@ clients = Table(
     Column("client_uri", String(2048)),
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False, server_default="0"),
+    # per-client sign-in strength (migration 0007): an ``mfa`` override, a minimum ``acr``, and
+    # a risk policy override (docs/risk.md); NULL: the tenant's
+    Column("mfa", String(16)),
+    Column("minimum_acr", String(64)),
+    Column("risk", JSON),
     UniqueConstraint("tenant_id", "client_id", name="uq_clients_tenant_client_id"),
 )
 
@@ -353,4 +358,39 @@ passkey_user_handles = Table(
     Column("handle", String(64), nullable=False),
     PrimaryKeyConstraint("tenant_id", "user_id", name="pk_passkey_user_handles"),
     UniqueConstraint("tenant_id", "handle", name="uq_passkey_user_handles_handle"),
+)
+
+# The risk engine's memory of each user (migration 0007, docs/risk.md): devices (an HMAC of the
+# device cookie's random id) and networks (an HMAC of the /24 or /48 prefix, never the address)
+# seen at successful sign-ins, and the coarse place of the last one (GeoIP, 0.1 degree). Bounded
+# per user (services/risk.py keeps the most recent) and pruned past the retention period.
+risk_devices = Table(
+    "risk_devices",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("device_hash", String(64), primary_key=True),
+    Column("first_seen", Double, nullable=False),
+    Column("last_seen", Double, nullable=False),
+    Column("last_mfa_at", Double),
+)
+
+risk_networks = Table(
+    "risk_networks",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("network_hash", String(64), primary_key=True),
+    Column("last_seen", Double, nullable=False),
+)
+
+risk_locations = Table(
+    "risk_locations",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("latitude", Double, nullable=False),
+    Column("longitude", Double, nullable=False),
+    Column("country", String(2)),
+    Column("seen_at", Double, nullable=False),
 )
