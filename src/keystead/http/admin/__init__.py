@@ -18,6 +18,7 @@ from keystead.http.admin import (
     imports,
     keys,
     lockouts,
+    risk,
     sessions,
     settings,
     tenants,
@@ -61,6 +62,7 @@ def create_admin_app(keystead: Keystead) -> FastAPI:
     app.include_router(consents.router)
     app.include_router(settings.router)
     app.include_router(config.router)
+    app.include_router(risk.router)
     app.include_router(tenants.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

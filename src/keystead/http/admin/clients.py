@@ -66,6 +66,8 @@ def create_client(
 
     def create() -> Response:
         fields = body.model_dump(exclude={"name"}, exclude_none=True)
+        if body.risk is not None:  # an override's absent members are the tenant's
+            fields["risk"] = body.risk.model_dump(exclude_none=True)
         created = ctx.app.clients.create(ctx.tenant.id, body.name, **fields)
         if created.secret is not None:
             secrets.append(created.secret)
@@ -105,7 +107,9 @@ def update_client(ctx: Admin, client_id: ClientId, body: ClientPatch, if_match: 
     before = ctx.app.clients.lookup(ctx.tenant.id, client_id)
     check_if_match(ctx, before, if_match, "client")
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    nullable = ("client_uri",)
+    if body.risk is not None:
+        changes["risk"] = body.risk.model_dump(exclude_none=True)
+    nullable = ("client_uri", "mfa", "minimum_acr", "risk")
     for name, value in changes.items():
         if value is None and name not in nullable:
             raise Problem("validation", f"{name} cannot be null", errors=[body_field(name, "cannot be null")])
@@ -166,4 +170,7 @@ def clientjson_response(client: Client) -> dict[str, Any]:
         "client_uri": client.client_uri,
         "has_secret": client.secret_hash is not None,
         "created_at": rfc3339(client.created_at),
+        "mfa": client.mfa,
+        "minimum_acr": client.minimum_acr,
+        "risk": client.risk,
     }

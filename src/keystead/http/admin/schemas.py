@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from keystead.http.admin.problems import TYPES
+from keystead.http.admin.risk_schemas import ClientRiskIn
 
 
 def _no_nul(value: str) -> str:
@@ -183,6 +184,15 @@ class ClientFields(Strict):
     id_token_ttl: Ttl | None = None
     refresh_token_ttl: Ttl | None = None
     client_uri: Uri | None = None
+    mfa: Literal["never", "when_enrolled", "always"] | None = Field(
+        None, description="Overrides the tenant's `mfa` for this client's sign-ins; `null`: the tenant's"
+    )
+    minimum_acr: Literal["urn:keystead:acr:pwd", "urn:keystead:acr:mfa"] | None = Field(
+        None, description="Its requests ask for at least this `acr` (a step-up when the session has less)"
+    )
+    risk: ClientRiskIn | None = Field(
+        None, description="Overrides of the tenant's risk policy (docs/risk.md)"
+    )
 
 
 class ClientCreate(ClientFields):
@@ -217,6 +227,9 @@ class ClientOut(BaseModel):
     client_uri: str | None
     has_secret: bool
     created_at: datetime
+    mfa: str | None = None
+    minimum_acr: str | None = None
+    risk: dict[str, Any] | None = None
     client_secret: str | None = Field(
         None, description="Only in the response that created or rotated it: shown once, never again"
     )

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from keystead.http.admin.auth import Admin, AdminContext
 from keystead.http.admin.problems import Problem, ProblemRoute
 from keystead.http.admin.representation import ETAG_PURPOSE, json_response
+from keystead.http.admin.risk_schemas import RiskSettingsPatch
 from keystead.http.admin.schemas import Strict as StrictModel
 from keystead.http.admin.schemas import problems
 from keystead.services.tenant_settings import LoginMethod, TenantSettings
@@ -132,6 +133,7 @@ class SettingsPatch(StrictModel):
     )
     email: EmailOptionsPatch | None = Field(None, description="emailed codes in the sign-in flow")
     sms: SmsOptionsPatch | None = Field(None, description="texted codes in the sign-in flow")
+    risk: RiskSettingsPatch | None = Field(None, description="the risk engine's policy (docs/risk.md)")
 
 
 @router.get("", response_model=TenantSettings, responses=problems(*AUTH, 404, 422))

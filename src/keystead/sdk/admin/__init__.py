@@ -60,6 +60,7 @@ from keystead.sdk.admin.errors import (
     ValidationFailed,
 )
 from keystead.sdk.admin.models import AuditEvent, Client, ClientSecret, Page, Tenant, User
+from keystead.sdk.admin.risk import AsyncRiskDecisions, Contribution, RiskDecision, RiskDecisions
 from keystead.sdk.admin.routes import (
     Address,
     ClientChanges,
@@ -84,6 +85,7 @@ __all__ = [
     "AsyncConsents",
     "AsyncImportJobs",
     "AsyncKeys",
+    "AsyncRiskDecisions",
     "AsyncSessions",
     "AsyncSettings",
     "AsyncTenants",
@@ -100,6 +102,7 @@ __all__ = [
     "Conflict",
     "Consent",
     "Consents",
+    "Contribution",
     "Forbidden",
     "Grant",
     "ImportJob",
@@ -110,6 +113,8 @@ __all__ = [
     "Page",
     "PreconditionFailed",
     "RateLimited",
+    "RiskDecision",
+    "RiskDecisions",
     "RowError",
     "ServerError",
     "Session",

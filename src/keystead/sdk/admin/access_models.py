@@ -119,6 +119,8 @@ class TenantSettings:
     login_methods: tuple[str, ...]
     branding: Mapping[str, str | None]
     etag: str | None = field(default=None, compare=False)
+    mfa: str = "when_enrolled"
+    risk: Mapping[str, Any] = field(default_factory=dict)  # the risk engine's policy (docs/risk.md)
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any], etag: str | None = None) -> TenantSettings:
@@ -131,6 +133,8 @@ class TenantSettings:
             login_methods=tuple(body.get("login_methods") or ()),
             branding=dict(body.get("branding") or {}),
             etag=etag,
+            mfa=str(body.get("mfa", "when_enrolled")),
+            risk=dict(body.get("risk") or {}),
         )
 
 

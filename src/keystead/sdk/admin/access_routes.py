@@ -34,6 +34,8 @@ class SettingsChanges(TypedDict, total=False):
     password_policy: Mapping[str, int | None] | None
     login_methods: list[str]
     branding: Mapping[str, str | None] | None
+    mfa: str | None
+    risk: Mapping[str, Any] | None
 
 
 def _user_id(user: User | str) -> str:

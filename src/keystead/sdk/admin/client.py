@@ -44,6 +44,7 @@ from keystead.sdk.admin.access_routes import (
     export_row,
 )
 from keystead.sdk.admin.models import AuditEvent, Client, ClientSecret, Page, Tenant, User
+from keystead.sdk.admin.risk import AsyncRiskDecisions, RiskDecisionRoutes, RiskDecisions
 from keystead.sdk.admin.routes import (
     AuditRoutes,
     ClientChanges,
@@ -140,6 +141,10 @@ class AdminClient:
 
     def audit_events(self, tenant: str) -> AuditEvents:
         return AuditEvents(self, AuditRoutes(self._engine, tenant))
+
+    def risk_decisions(self, tenant: str) -> RiskDecisions:
+        """The risk engine's sign-in decisions, newest first (docs/risk.md)."""
+        return RiskDecisions(self, RiskDecisionRoutes(self._engine, tenant))
 
     def clients(self, tenant: str) -> Clients:
         return Clients(self, ClientRoutes(self._engine, tenant))
@@ -322,6 +327,9 @@ class AsyncAdminClient:
 
     def audit_events(self, tenant: str) -> AsyncAuditEvents:
         return AsyncAuditEvents(self, AuditRoutes(self._engine, tenant))
+
+    def risk_decisions(self, tenant: str) -> AsyncRiskDecisions:
+        return AsyncRiskDecisions(self, RiskDecisionRoutes(self._engine, tenant))
 
     def clients(self, tenant: str) -> AsyncClients:
         return AsyncClients(self, ClientRoutes(self._engine, tenant))

@@ -158,6 +158,9 @@ class Client:
     client_uri: str | None
     has_secret: bool
     created_at: datetime
+    mfa: str | None = None  # the client's override of the tenant's ``mfa``; None: the tenant's
+    minimum_acr: str | None = None
+    risk: Mapping[str, Any] | None = None  # its risk policy override (docs/risk.md)
     client_secret: str | None = field(default=None, repr=False, compare=False)
     etag: str | None = field(default=None, compare=False)
 
@@ -182,6 +185,9 @@ class Client:
             client_uri=body.get("client_uri"),
             has_secret=bool(body.get("has_secret")),
             created_at=parse_time(body["created_at"]),
+            mfa=body.get("mfa"),
+            minimum_acr=body.get("minimum_acr"),
+            risk=dict(body["risk"]) if isinstance(body.get("risk"), Mapping) else None,
             client_secret=secret if isinstance(secret, str) else None,
             etag=etag,
         )

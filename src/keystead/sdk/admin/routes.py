@@ -250,10 +250,14 @@ class ClientFields(TypedDict, total=False):
     id_token_ttl: int
     refresh_token_ttl: int
     client_uri: str
+    mfa: Literal["never", "when_enrolled", "always"]
+    minimum_acr: str
+    risk: Mapping[str, Any]
 
 
 class ClientChanges(TypedDict, total=False):
-    """A merge patch of a client's settings; ``None`` clears ``client_uri``."""
+    """A merge patch of a client's settings; ``None`` clears ``client_uri`` and returns
+    ``mfa``, ``minimum_acr`` and ``risk`` to the tenant's."""
 
     name: str
     status: Status
@@ -267,6 +271,9 @@ class ClientChanges(TypedDict, total=False):
     id_token_ttl: int
     refresh_token_ttl: int
     client_uri: str | None
+    mfa: Literal["never", "when_enrolled", "always"] | None
+    minimum_acr: str | None
+    risk: Mapping[str, Any] | None  # replaces the override as a whole; None: the tenant's
 
 
 def _client(response: httpx.Response) -> Client:

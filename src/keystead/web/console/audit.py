@@ -26,6 +26,7 @@ ACTIONS = (
     "console.signin",
     "console.signout",
     *signin_events.ACTIONS,
+    "risk.decision",
 )
 
 
