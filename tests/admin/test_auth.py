@@ -47,6 +47,7 @@ ROUTES = [
     ("PATCH", "/settings", {"tokens": {"code_ttl": 30}}),
     ("GET", "/config", None),
     ("PUT", "/config", {"keystead_config": 1, "settings": {"mfa": "always"}}),
+    ("GET", "/risk-decisions", None),
     (
         "DELETE",
         "/users/00000000-0000-0000-0000-000000000000/grants/33333333-3333-3333-3333-333333333333",

@@ -34,6 +34,7 @@ EXPECTED = {
     ("patch", "/tenants/{tenant}/settings"): {"400", "401", "403", "404", "412", "413", "422", "428"},
     ("get", "/tenants/{tenant}/config"): {"401", "403", "404", "422"},
     ("put", "/tenants/{tenant}/config"): {"400", "401", "403", "404", "412", "413", "415", "422"},
+    ("get", "/tenants/{tenant}/risk-decisions"): {"400", "401", "403", "404", "422"},
     ("delete", "/tenants/{tenant}/users/{user_id}/grants/{grant_id}"): {"401", "403", "404", "422"},
     ("get", "/tenants"): {"400", "401", "403", "422"},
     ("post", "/tenants"): {"400", "401", "403", "409", "413", "422"},
