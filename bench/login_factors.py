@@ -192,11 +192,14 @@ def es256_sign() -> Callable[[], Any]:
 class SignIn:
     """One complete sign-in through the hosted pages, by form, the way a browser posts them."""
 
-    def __init__(self, http: httpx.Client, tenant: str, client_id: str, secret: str) -> None:
+    def __init__(
+        self, http: httpx.Client, tenant: str, client_id: str, secret: str, keep: tuple[str, ...] = ()
+    ) -> None:
         self.http = http
         self.base = f"/t/{tenant}"
         self.client_id = client_id
         self.secret = secret
+        self.keep = keep  # cookies that survive between sign-ins (a returning browser's device)
 
     def __call__(
         self,
@@ -205,7 +208,10 @@ class SignIn:
         clock: FrozenClock | None = None,
         passkey: SoftKey | None = None,
     ) -> None:
+        kept = [c for c in self.http.cookies.jar if c.name in self.keep]
         self.http.cookies.clear()
+        for cookie in kept:
+            self.http.cookies.set(cookie.name, cookie.value or "", domain=cookie.domain, path=cookie.path)
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
         params = {
