@@ -163,6 +163,7 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         limiter,
         clock,
         settings_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).risk,
+        has_second_factor=factors.has_second_factor,
     )
     return Keystead(
         settings=settings,

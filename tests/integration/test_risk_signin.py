@@ -380,3 +380,25 @@ def test_no_geoip_database_means_travel_is_unknown(keystead, tmp_path: Path):
     assert (
         geo.locate(NOWHERE) is None and geo.locate("not-an-ip") is None and geo.locate("2001:db8::1") is None
     )
+
+
+def _rows(k: Keystead, user: User) -> int:
+    with k.storage.engine.connect() as conn:
+        return sum(
+            len(conn.execute(select(table).where(table.c.user_id == user.id)).all())
+            for table in (t.risk_devices, t.risk_networks, t.risk_locations)
+        )
+
+
+def test_what_is_remembered_is_forgotten_on_request_and_with_the_user(env, keystead, factory):
+    tenant, user, rp, flow = env
+    _baseline(flow, rp, PARIS)
+    assert _rows(keystead, user) == 3  # one device, one network, one place
+    keystead.risk.forget(tenant.id, user.id)
+    assert _rows(keystead, user) == 0
+    bob = factory.user(tenant, "bob")
+    _new_browser(flow)
+    _sign_in(flow, rp, PARIS, "bob")
+    assert _rows(keystead, bob) == 3
+    keystead.users.delete(tenant.id, bob.id)
+    assert _rows(keystead, bob) == 0

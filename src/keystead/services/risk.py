@@ -40,7 +40,6 @@ class Attempt:
     device_cookie: str | None
     breached: bool
     attempts: AttemptCounts
-    has_second_factor: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +69,10 @@ class RiskService:
         limiter: AttemptLimiter,
         clock: Clock,
         settings_for: Callable[[str], RiskSettings],
+        has_second_factor: Callable[[str, str], bool],
     ) -> None:
+        """``has_second_factor(tenant_id, user_id)`` is asked only when a step-up is enforced."""
+        self._has_second_factor = has_second_factor
         self._store = store
         self._devices = devices
         self._locator = locator or NoGeoIp()
@@ -119,7 +121,9 @@ class RiskService:
         if policy.mode == "never":
             return None
         decision = evaluate(self.signals(attempt, client), policy)
-        effect = _effect(decision, policy, attempt.has_second_factor)
+        effect = _effect(
+            decision, policy, lambda: self._has_second_factor(attempt.tenant_id, attempt.user_id)
+        )
         self._audit.record(
             attempt.tenant_id,
             Actor(ENGINE_ACTOR, client.client_id if client else None, attempt.ip),
@@ -172,11 +176,11 @@ class RiskService:
         return ip_is_risky(self._limiter.ip_failures(ip), self._limiter.distinct_accounts(ip), policy)
 
 
-def _effect(decision: Decision, policy: RiskPolicy, has_second_factor: bool) -> str:
+def _effect(decision: Decision, policy: RiskPolicy, has_second_factor: Callable[[], bool]) -> str:
     if decision.enforced == "deny":
         return "denied"
     if decision.enforced == "step_up":
-        if has_second_factor:
+        if has_second_factor():
             return "second_factor"
         return "enrolment" if policy.enrol_on_step_up else "no_factor"
     return "none"

@@ -32,7 +32,6 @@ async def after_password(
         user.id, app.clock(), amr=("pwd",), breached=signed_in.breached, client_id=state.client.client_id
     )
     flow = with_client(flow, state.client)
-    has_factor = await run_in_threadpool(app.factors.has_second_factor, ctx.tenant.id, user.id)
     attempt = Attempt(
         tenant_id=ctx.tenant.id,
         user_id=user.id,
@@ -40,7 +39,6 @@ async def after_password(
         device_cookie=request.cookies.get(DEVICE_COOKIE),
         breached=signed_in.breached,
         attempts=signed_in.attempts,
-        has_second_factor=has_factor,
     )
     assessment = await run_in_threadpool(app.risk.assess, attempt, state.client)
     if assessment is None:

@@ -1,13 +1,14 @@
 """The risk engine's memory of users: known devices and networks (HMACs) and the last place.
 
 ``risk_profile`` reads all of it in one connection (four indexed lookups on primary keys);
-``remember_sign_in`` upserts in one transaction and trims each user's rows to the ``keep`` most
-recent and to the retention period, so the tables stay small whatever the traffic.
+``remember_sign_in`` upserts in one transaction, deletes the user's rows past the retention
+period and, when it added a row, trims them to the ``keep`` most recent, so the tables stay small
+whatever the traffic.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Table, delete, exists, select, update
+from sqlalchemy import Connection, Table, delete, exists, literal, select, update
 
 from keystead.adapters.sql import tables as t
 from keystead.adapters.sql._base import SqlBase
@@ -22,6 +23,12 @@ class RiskTables(SqlBase):
     ) -> RiskProfile:
         mine_d = (_D.tenant_id == tenant_id) & (_D.user_id == user_id)
         mine_n = (_N.tenant_id == tenant_id) & (_N.user_id == user_id)
+        known = exists().where(mine_n, _N.network_hash == network_hash) if network_hash else None
+        flags = select(
+            exists().where(mine_d).label("has_devices"),
+            exists().where(mine_n).label("has_networks"),
+            (known if known is not None else literal(False)).label("network_known"),
+        )
         with self.engine.connect() as conn:
             device = None
             if device_hash is not None:
@@ -31,21 +38,18 @@ class RiskTables(SqlBase):
                     )
                 ).first()
                 device = KnownDevice(*row) if row is not None else None
-            has_devices = device is not None or bool(conn.execute(select(exists().where(mine_d))).scalar())
-            network_known = network_hash is not None and bool(
-                conn.execute(select(exists().where(mine_n, _N.network_hash == network_hash))).scalar()
-            )
-            has_networks = network_known or bool(conn.execute(select(exists().where(mine_n))).scalar())
+            has_devices, has_networks, network_known = conn.execute(flags).one()
             place_row = conn.execute(
                 select(_L.latitude, _L.longitude, _L.country, _L.seen_at).where(
                     _L.tenant_id == tenant_id, _L.user_id == user_id
                 )
             ).first()
         place = LastPlace(*place_row) if place_row is not None else None
-        return RiskProfile(device, has_devices, network_known, has_networks, place)
+        return RiskProfile(device, bool(has_devices), bool(network_known), bool(has_networks), place)
 
     def remember_sign_in(self, tenant_id: str, user_id: str, memory: SignInMemory) -> None:
         m = memory
+        grew: list[Table] = []  # trimmed only when a row was added: a known device costs updates only
         with self._write() as conn:
             mine_d = (_D.tenant_id == tenant_id) & (_D.user_id == user_id)
             values: dict[str, float] = {"last_seen": m.now}
@@ -55,6 +59,7 @@ class RiskTables(SqlBase):
                 update(t.risk_devices).where(mine_d, _D.device_hash == m.device_hash).values(**values)
             ).rowcount
             if not changed:
+                grew.append(t.risk_devices)
                 conn.execute(
                     t.risk_devices.insert().values(
                         tenant_id=tenant_id,
@@ -73,6 +78,7 @@ class RiskTables(SqlBase):
                     .values(last_seen=m.now)
                 ).rowcount
                 if not changed:
+                    grew.append(t.risk_networks)
                     conn.execute(
                         t.risk_networks.insert().values(
                             tenant_id=tenant_id, user_id=user_id, network_hash=m.network_hash, last_seen=m.now
@@ -90,8 +96,22 @@ class RiskTables(SqlBase):
                     conn.execute(
                         t.risk_locations.insert().values(tenant_id=tenant_id, user_id=user_id, **place)
                     )
-            _trim(conn, t.risk_devices, "device_hash", tenant_id, user_id, m)
-            _trim(conn, t.risk_networks, "network_hash", tenant_id, user_id, m)
+            for table in (t.risk_devices, t.risk_networks):  # retention: every sign-in
+                c = table.c
+                conn.execute(
+                    delete(table).where(
+                        c.tenant_id == tenant_id, c.user_id == user_id, c.last_seen < m.forget_before
+                    )
+                )
+            for table in grew:
+                _trim(
+                    conn,
+                    table,
+                    "device_hash" if table is t.risk_devices else "network_hash",
+                    tenant_id,
+                    user_id,
+                    m,
+                )
 
     def forget_risk_profile(self, tenant_id: str, user_id: str) -> None:
         with self._write() as conn:
@@ -100,10 +120,9 @@ class RiskTables(SqlBase):
 
 
 def _trim(conn: Connection, table: Table, key: str, tenant_id: str, user_id: str, m: SignInMemory) -> None:
-    """Keep the user's ``m.keep`` most recently seen rows, none older than ``m.forget_before``."""
+    """Keep the user's ``m.keep`` most recently seen rows."""
     c = table.c
     mine = (c.tenant_id == tenant_id) & (c.user_id == user_id)
-    conn.execute(delete(table).where(mine, c.last_seen < m.forget_before))
     stale = select(c[key]).where(mine).order_by(c.last_seen.desc(), c[key].desc()).offset(m.keep).limit(1000)
     old = [row[0] for row in conn.execute(stale)]
     if old:
