@@ -17,6 +17,7 @@ ROWS = (
     "risk engine evaluate (pure)",
     "password sign-in, risk never",
     "password sign-in, risk adaptive",
+    "risk assess + remember (service)",
 )
 
 

@@ -402,3 +402,13 @@ def test_what_is_remembered_is_forgotten_on_request_and_with_the_user(env, keyst
     assert _rows(keystead, bob) == 3
     keystead.users.delete(tenant.id, bob.id)
     assert _rows(keystead, bob) == 0
+
+
+def test_ip_is_risky_reads_the_address_counters_before_any_password(env, keystead):
+    tenant, _, _, _ = env
+    limiter = keystead.login.limiter
+    assert keystead.risk.ip_is_risky(tenant.id, NOWHERE) is False
+    for n in range(5):
+        limiter.attempted(f"{tenant.id}:someone{n}", NOWHERE)
+    assert keystead.risk.ip_is_risky(tenant.id, NOWHERE) is True  # five logins tried
+    assert keystead.risk.ip_is_risky(tenant.id, PARIS) is False
