@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 
+from keystead.services.console_access import CONSOLE_CLIENT_ID
 from keystead.wiring import Keystead
 from tests.integration.test_console import admin, http, settings, sign_in  # noqa: F401 (fixtures)
 from tests.support.factories import Factory
@@ -15,10 +16,13 @@ def test_the_audit_page_shows_risk_decisions(http: httpx.Client, keystead: Keyst
     tenant = factory.tenant()
     boss = admin(factory, keystead, tenant)
     sign_in(http, tenant, boss)
-    page = http.get(f"/t/{tenant.name}/console/tenants/{tenant.name}/audit", params={"action": "risk.decision"})
+    page = http.get(
+        f"/t/{tenant.name}/console/tenants/{tenant.name}/audit", params={"action": "risk.decision"}
+    )
     assert page.status_code == 200, page.text
     assert '<option value="risk.decision" selected>' in page.text
     assert "Risk score <strong>10</strong>: allow, mode simulate" in page.text
     assert '<span class="kc-code">stale_mfa</span> +10' in page.text
     [event] = keystead.audit.page(tenant.id, action="risk.decision")
     assert event.target == boss.id and event.after is not None and event.after["effect"] == "none"
+    assert event.actor == f"{boss.id} via {CONSOLE_CLIENT_ID}"  # the user signing in, via the client

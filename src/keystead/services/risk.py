@@ -26,8 +26,9 @@ from keystead.services.risk_settings import RiskSettings, client_risk
 from keystead.services.throttle import AttemptLimiter
 from keystead.types import Clock
 
+#: the audit action of a decision; its actor is the user signing in (via the client, from the
+#: client's address), its target the user
 DECISION_ACTION = "risk.decision"
-ENGINE_ACTOR = "risk-engine"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,7 @@ class RiskService:
         )
         self._audit.record(
             attempt.tenant_id,
-            Actor(ENGINE_ACTOR, client.client_id if client else None, attempt.ip),
+            Actor(attempt.user_id, client.client_id if client else None, attempt.ip),
             DECISION_ACTION,
             attempt.user_id,
             after={
