@@ -82,6 +82,7 @@ class Keystead:
         self.login.limiter.close()  # the Redis connection pool, when counters are shared
         self.passwords.close()
         self.bot_check.close()  # the provider verify connection pool
+        self.risk.close()  # the GeoIP database's memory map
         self.storage.close()
 
 

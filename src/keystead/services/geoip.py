@@ -4,14 +4,10 @@ every place is unknown and the risk engine's impossible-travel signal contribute
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import maxminddb
-
-log = logging.getLogger("keystead.risk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,16 +20,20 @@ class Place:
 class Locator(Protocol):
     def locate(self, ip: str) -> Place | None: ...
 
+    def close(self) -> None: ...
+
 
 class NoGeoIp:
     def locate(self, ip: str) -> Place | None:
+        return None
+
+    def close(self) -> None:
         return None
 
 
 class MaxMindGeoIp:
     def __init__(self, path: str) -> None:
         self._reader = maxminddb.open_database(path, maxminddb.MODE_AUTO)
-        self._lock = threading.Lock()
 
     def locate(self, ip: str) -> Place | None:
         """The address's place, or ``None`` (unknown, private, not an address, no coordinates)."""
@@ -54,8 +54,7 @@ class MaxMindGeoIp:
         return Place(float(lat), float(lon), iso if isinstance(iso, str) and len(iso) == 2 else None)
 
     def close(self) -> None:
-        with self._lock:
-            self._reader.close()
+        self._reader.close()
 
 
 def open_locator(path: str | None) -> Locator:

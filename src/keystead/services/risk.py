@@ -167,6 +167,9 @@ class RiskService:
         self._store.remember_sign_in(tenant_id, user_id, memory)
         return cookie
 
+    def close(self) -> None:
+        self._locator.close()
+
     def forget(self, tenant_id: str, user_id: str) -> None:
         self._store.forget_risk_profile(tenant_id, user_id)
 
