@@ -87,7 +87,7 @@ def _settings(api: Api) -> tuple[dict[str, Any], str]:
 def test_the_tenant_risk_policy_has_defaults_and_is_patched(api: Api):
     settings, etag = _settings(api)
     risk = settings["risk"]
-    assert (risk["mode"], risk["step_up_at"], risk["deny_at"]) == ("simulate", 40, 100)
+    assert (risk["mode"], risk["step_up_at"], risk["deny_at"]) == ("never", 40, 100)
     assert risk["weights"]["breached_password"] == 45 and risk["enrol_on_step_up"] is False
     patched = api.request(
         "PATCH",
@@ -152,6 +152,8 @@ def test_decisions_are_listed_newest_first_paged_and_by_user(api: Api, keystead:
 
 
 def test_decisions_of_one_tenant_are_not_visible_to_another(api: Api, other_api: Api, keystead, factory):
+    version = keystead.tenant_settings.read(api.tenant.id).version
+    keystead.tenant_settings.update(api.tenant.id, {"risk": {"mode": "simulate"}}, expected_version=version)
     factory.user(api.tenant, "alice")
     rp = factory.client(api.tenant, first_party=True)
     assert Flow(api.http, api.tenant.name).login(rp, "alice", PASSWORD, consent=None).code

@@ -1,5 +1,5 @@
 """Risk decisions on the console's audit page: the admin's own sign-in to the console is
-assessed (the default mode is ``simulate``), and the page shows its score, outcome and the
+assessed (the tenant in ``simulate`` mode), and the page shows its score, outcome and the
 signals that fired, filterable by the ``risk.decision`` action."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from tests.support.factories import Factory
 
 def test_the_audit_page_shows_risk_decisions(http: httpx.Client, keystead: Keystead, factory: Factory):  # noqa: F811
     tenant = factory.tenant()
+    keystead.tenant_settings.update(tenant.id, {"risk": {"mode": "simulate"}}, expected_version=0)
     boss = admin(factory, keystead, tenant)
     sign_in(http, tenant, boss)
     page = http.get(

@@ -82,7 +82,7 @@ def test_client_strength_round_trip(admin: AdminClient, tenant: Tenant):
 def test_tenant_risk_settings(admin: AdminClient, tenant: Tenant):
     settings = admin.settings(tenant.name)
     read = settings.get()
-    assert read.risk["mode"] == "simulate" and read.mfa == "when_enrolled"
+    assert read.risk["mode"] == "never" and read.mfa == "when_enrolled"
     updated = settings.update(read, risk={"mode": "adaptive", "weights": {"new_device": 40}})
     assert updated.risk["mode"] == "adaptive" and updated.risk["weights"]["new_device"] == 40
 
@@ -90,6 +90,7 @@ def test_tenant_risk_settings(admin: AdminClient, tenant: Tenant):
 def test_risk_decisions_sync_and_async(
     app, admin: AdminClient, client: TestClient, keystead, tenant, factory
 ):  # type: ignore[no-untyped-def]
+    keystead.tenant_settings.update(tenant.id, {"risk": {"mode": "simulate"}}, expected_version=0)
     alice = factory.user(tenant, "alice")
     rp = factory.client(tenant, first_party=True)
     assert Flow(client, tenant.name).login(rp, "alice", PASSWORD, consent=None).code

@@ -1,9 +1,10 @@
 """The risk policy as settings: a tenant's (``settings.risk``) and a client's override
 (``client.risk``), validated, and turned into the engine's :class:`keystead.risk.RiskPolicy`.
 
-The defaults are the engine's; ``mode`` defaults to ``simulate``: decisions are computed and
-recorded (audit events ``risk.decision``) and nothing is enforced until a tenant admin looks at
-them and chooses ``adaptive`` (docs/risk.md).
+The weights and thresholds default to the engine's. ``mode`` defaults to ``never``: nothing about
+a tenant's users (devices, networks, places) is collected until a tenant admin opts in, usually
+with ``simulate`` first (decisions computed and recorded as ``risk.decision`` audit events,
+nothing enforced), then ``adaptive`` (docs/risk.md).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class RiskWeights(_Model):
 class RiskSettings(_Model):
     """A tenant's risk policy (docs/risk.md)."""
 
-    mode: Literal["never", "always", "adaptive", "simulate"] = "simulate"
+    mode: Literal["never", "always", "adaptive", "simulate"] = "never"
     step_up_at: Threshold = _DEFAULT.step_up_at
     deny_at: Threshold = _DEFAULT.deny_at
     weights: RiskWeights = RiskWeights()

@@ -40,7 +40,10 @@ class RiskWeightsPatch(_Strict):
 class RiskSettingsPatch(_Strict):
     """The tenant's risk policy (merge patch; `null` returns a value to its default)."""
 
-    mode: RiskMode | None = Field(None, description="default `simulate`: decide and record, enforce nothing")
+    mode: RiskMode | None = Field(
+        None,
+        description="default `never` (nothing collected); `simulate`: decide and record, enforce nothing",
+    )
     step_up_at: Threshold | None = None
     deny_at: Threshold | None = None
     weights: RiskWeightsPatch | None = None
