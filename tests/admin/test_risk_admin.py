@@ -159,3 +159,22 @@ def test_decisions_of_one_tenant_are_not_visible_to_another(api: Api, other_api:
     assert Flow(api.http, api.tenant.name).login(rp, "alice", PASSWORD, consent=None).code
     assert len(api.request("GET", "/risk-decisions").json()["items"]) == 1
     assert other_api.request("GET", "/risk-decisions").json()["items"] == []
+
+
+def test_a_client_s_strength_travels_in_the_configuration_document(api: Api, other_api: Api):
+    _client(api, name="Payments", mfa="always", minimum_acr=ACR_MFA, risk={"sensitive": True})
+    exported = api.request("GET", "/config").json()
+    [payments] = [c for c in exported["clients"] if c["name"] == "Payments"]
+    assert (payments["mfa"], payments["minimum_acr"], payments["risk"]) == (
+        "always",
+        ACR_MFA,
+        {"sensitive": True},
+    )
+    imported = other_api.request("PUT", "/config", json={**exported, "tenant": None})
+    assert imported.status_code == 200, imported.text
+    copied = other_api.request("GET", f"/clients/{payments['client_id']}").json()
+    assert (copied["mfa"], copied["minimum_acr"], copied["risk"]) == ("always", ACR_MFA, {"sensitive": True})
+    bad = {**exported, "tenant": None, "clients": [{**payments, "risk": {"mode": "sometimes"}}]}
+    refused = other_api.request("PUT", "/config", json=bad)
+    problem = assert_problem(refused, 422, "validation")
+    assert "clients.0.risk.mode" in str(problem)

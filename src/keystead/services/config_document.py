@@ -30,6 +30,9 @@ CLIENT_FIELDS = (
     "refresh_token_ttl",
     "status",
     "client_uri",
+    "mfa",
+    "minimum_acr",
+    "risk",
 )
 MAX_CLIENTS = 1000
 
@@ -60,6 +63,10 @@ class ClientSpec(BaseModel):
     refresh_token_ttl: int | None = None
     status: Literal["active", "disabled"] = "active"
     client_uri: Annotated[Text, Field(max_length=2048)] | None = None
+    # sign-in strength (docs/risk.md#per-client), checked by Clients like the admin API's
+    mfa: Literal["never", "when_enrolled", "always"] | None = None
+    minimum_acr: Annotated[Text, Field(max_length=64)] | None = None
+    risk: dict[str, Any] | None = None
 
 
 class ConfigDocument(BaseModel):
