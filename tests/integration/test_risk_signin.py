@@ -412,3 +412,33 @@ def test_ip_is_risky_reads_the_address_counters_before_any_password(env, keystea
         limiter.attempted(f"{tenant.id}:someone{n}", NOWHERE)
     assert keystead.risk.ip_is_risky(tenant.id, NOWHERE) is True  # five logins tried
     assert keystead.risk.ip_is_risky(tenant.id, PARIS) is False
+
+
+def test_a_client_minimum_acr_applies_to_a_first_factor_from_elsewhere(env, keystead, factory, clock):
+    """An emailed code (``amr ["otp"]``, one factor) decided outside the password page: the
+    interaction's client still asks for the second factor."""
+    from keystead.flows.stages import FlowState
+    from keystead.services.outcomes import ToInteraction
+    from keystead.services.tokens import Issuer
+
+    tenant, user, _, _ = env
+    _totp(keystead, user, clock)
+    payments = factory.client(tenant, first_party=True, minimum_acr=ACR_MFA)
+    plain = factory.client(tenant, first_party=True)
+    iss = Issuer(tenant.id, keystead.tenants.issuer(tenant))
+    emailed = FlowState(user.id, clock(), amr=("otp",))
+    for rp, expected in ((payments, "second_factor"), (plain, None)):
+        params = {
+            "client_id": rp.client_id,
+            "redirect_uri": "https://rp.example.com/cb",
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": pkce_pair()[1],
+            "code_challenge_method": "S256",
+        }
+        started = keystead.authorization.start(iss, {k: [v] for k, v in params.items()}, None)
+        assert isinstance(started, ToInteraction)
+        assert keystead.authorization.next_stage(iss, started.handle, emailed) == expected
+        keystead.authorization.authenticated(iss, started.handle, emailed)
+        if expected is not None:  # stored with the client's minimum: the stage page shows it
+            assert keystead.authorization.pending(iss, started.handle, None).step == expected  # type: ignore[union-attr]

@@ -140,7 +140,7 @@ class Authorization:
         record = self._live_interaction(iss, handle)
         if record is None:
             raise InvalidRequest("this sign-in request has expired; start again")
-        state = _with_client(state, record)
+        state = self._client_strength(iss, _with_client(state, record), record)
         stored = dict(record.request, **{FLOW_KEY: state.to_dict()})
         self._interactions.update_interaction(iss.tenant_id, self._mac(handle), request=stored)
 
@@ -150,8 +150,17 @@ class Authorization:
         if record is None or self._flow is None:
             return None
         request = authz.AuthorizationRequest.from_dict(record.request["request"])
-        stage = self._flow.next_stage(iss.tenant_id, request.acr_values, _with_client(state, record))
+        state = self._client_strength(iss, _with_client(state, record), record)
+        stage = self._flow.next_stage(iss.tenant_id, request.acr_values, state)
         return stage.name if stage is not None else None
+
+    def _client_strength(self, iss: Issuer, state: FlowState, record: Interaction) -> FlowState:
+        """The client's ``mfa``/``minimum_acr`` on a flow state that does not carry them yet
+        (a first factor decided outside the password page: a passkey, an emailed code)."""
+        if state.client_mfa is not None or state.minimum_acr is not None:
+            return state
+        client = self._clients.find(iss.tenant_id, record.client_id)
+        return with_client(state, client) if client is not None else state
 
     def logged_in(self, iss: Issuer, handle: str, session: Session) -> None:
         """Record on the interaction that ``session`` was just authenticated."""

@@ -177,7 +177,7 @@ clients = Table(
     Column("client_uri", String(2048)),
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False, server_default="0"),
-    # per-client sign-in strength (migration 0007): an ``mfa`` override, a minimum ``acr``, and
+    # per-client sign-in strength (migration 0008): an ``mfa`` override, a minimum ``acr``, and
     # a risk policy override (docs/risk.md); NULL: the tenant's
     Column("mfa", String(16)),
     Column("minimum_acr", String(64)),
@@ -360,7 +360,7 @@ passkey_user_handles = Table(
     UniqueConstraint("tenant_id", "handle", name="uq_passkey_user_handles_handle"),
 )
 
-# The risk engine's memory of each user (migration 0007, docs/risk.md): devices (an HMAC of the
+# The risk engine's memory of each user (migration 0008, docs/risk.md): devices (an HMAC of the
 # device cookie's random id) and networks (an HMAC of the /24 or /48 prefix, never the address)
 # seen at successful sign-ins, and the coarse place of the last one (GeoIP, 0.1 degree). Bounded
 # per user (services/risk.py keeps the most recent) and pruned past the retention period.

@@ -1,16 +1,16 @@
 """The risk engine: per-client ``mfa``, ``minimum_acr`` and ``risk`` override columns, and each
 user's known devices, known networks (HMACs only) and coarse last sign-in place (docs/risk.md).
 
-Revision ID: 0007_risk
-Revises: 0006_passkeys
+Revision ID: 0008_risk
+Revises: 0007_one_time_codes
 Create Date: 2026-11-29 08:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_risk"
-down_revision = "0006_passkeys"
+revision = "0008_risk"
+down_revision = "0007_one_time_codes"
 branch_labels = None
 depends_on = None
 
