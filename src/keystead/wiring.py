@@ -76,6 +76,7 @@ class Keystead:
     bot_check: BotCheck  # proof of work / Turnstile / hCaptcha before the password
     messaging: Messaging
     risk: RiskService
+    signin_events: SignInEvents  # stage outcome audit events recorded by pages outside the services
 
     def close(self) -> None:
         self.messaging.close()  # the mail and SMS queues
@@ -223,4 +224,5 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         bot_check=bot_check,
         messaging=messaging,
         risk=risk,
+        signin_events=signin_events,
     )

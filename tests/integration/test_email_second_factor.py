@@ -33,8 +33,18 @@ def env(client, factory: Factory, keystead: Keystead, clock: FrozenClock):
     return tenant, user, rp, Flow(client, tenant.name)
 
 
+def _signin_events(keystead: Keystead, tenant_id: str) -> list[tuple[str, str, str | None, object]]:
+    """(action, actor, target, after.method) of the tenant's sign-in stage events, oldest first."""
+    events = reversed(keystead.audit.page(tenant_id, limit=200))
+    return [
+        (e.action, e.actor, e.target, (e.after or {}).get("method"))
+        for e in events
+        if e.action.startswith("signin.passwordless") or e.action.startswith("signin.second_factor")
+    ]
+
+
 def test_a_mailed_code_is_the_second_factor(env, keystead: Keystead, sink: Sink):
-    _tenant, _user, rp, flow = env
+    tenant, user, rp, flow = env
     page, verifier = _start(flow, rp)
     page = _password(flow, page)
     assert page_of(page) == "second_factor"
@@ -45,6 +55,9 @@ def test_a_mailed_code_is_the_second_factor(env, keystead: Keystead, sink: Sink)
     claims = _claims(flow, rp, submit(flow.http, page, method="email", code=code_in(mail)), verifier)
     assert claims["acr"] == ACR_MFA
     assert claims["amr"] == ["pwd", "otp", "mfa"]
+    assert _signin_events(keystead, tenant.id) == [
+        ("signin.second_factor.accepted", user.id, user.id, "email")
+    ]
 
 
 def test_a_reload_sends_no_second_mail_and_a_new_code_replaces_the_old(env, keystead: Keystead, sink: Sink):
@@ -65,7 +78,7 @@ def test_a_reload_sends_no_second_mail_and_a_new_code_replaces_the_old(env, keys
 
 
 def test_wrong_codes_are_refused_then_the_challenge_is_spent(env, keystead: Keystead, sink: Sink):
-    _tenant, _user, rp, flow = env
+    tenant, user, rp, flow = env
     page, _ = _start(flow, rp)
     page = _password(flow, page)
     code = code_in(mails(keystead, sink, 1)[0])
@@ -80,6 +93,8 @@ def test_wrong_codes_are_refused_then_the_challenge_is_spent(env, keystead: Keys
     assert late.status_code == 400 and page_of(late) == "second_factor"
     assert len(mails(keystead, sink, 1)) == 1  # no mail sent by itself after the limit
     assert not _has_session(flow)
+    refused = ("signin.second_factor.refused", user.id, user.id, "email")
+    assert _signin_events(keystead, tenant.id) == [refused] * 6
 
 
 def test_an_authenticator_user_may_choose_email(env, keystead: Keystead, sink: Sink, clock: FrozenClock):

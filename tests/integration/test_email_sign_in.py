@@ -65,8 +65,18 @@ def _same_page(a: httpx.Response, b: httpx.Response, logins: tuple[str, str]) ->
     assert norm(a, logins[0]) == norm(b, logins[1])
 
 
+def _signin_events(keystead: Keystead, tenant_id: str) -> list[tuple[str, str, str | None, object]]:
+    """(action, actor, target, after.method) of the tenant's sign-in stage events, oldest first."""
+    events = reversed(keystead.audit.page(tenant_id, limit=200))
+    return [
+        (e.action, e.actor, e.target, (e.after or {}).get("method"))
+        for e in events
+        if e.action.startswith("signin.passwordless") or e.action.startswith("signin.second_factor")
+    ]
+
+
 def test_a_mailed_code_signs_in_without_a_password(env, keystead: Keystead, sink: Sink):
-    _tenant, _user, rp, flow = env
+    tenant, user, rp, flow = env
     page, verifier = _start(flow, rp)
     sent = _ask(flow, page, "alice@example.com")
     assert page_of(sent) == "email_code" and "If an account exists for" in sent.text
@@ -75,6 +85,9 @@ def test_a_mailed_code_signs_in_without_a_password(env, keystead: Keystead, sink
     assert not _has_session(flow)
     claims = _claims(flow, rp, _enter(flow, sent, code_in(mail)), verifier)
     assert claims["amr"] == ["otp"] and claims["acr"] == ACR_PASSWORD  # one factor
+    assert _signin_events(keystead, tenant.id) == [
+        ("signin.passwordless.succeeded", user.id, user.id, "email_code")
+    ]
 
 
 def test_an_unknown_address_gets_the_same_answer_and_no_mail(env, keystead: Keystead, sink: Sink, client):
@@ -122,7 +135,7 @@ def test_the_send_limit_answers_the_same_for_any_address(env, keystead: Keystead
 
 
 def test_a_link_signs_in_in_the_same_browser_once(env, keystead: Keystead, sink: Sink):
-    _tenant, _user, rp, flow = env
+    tenant, user, rp, flow = env
     page, verifier = _start(flow, rp)
     _ask(flow, page, "alice@example.com")
     link = link_in(mails(keystead, sink, 1)[0])
@@ -133,6 +146,10 @@ def test_a_link_signs_in_in_the_same_browser_once(env, keystead: Keystead, sink:
     assert claims["amr"] == ["otp"]
     again = flow.http.get(f"{path.path}?{path.query}")
     assert again.status_code == 400 and "sign-in link" in again.text
+    # the reuse is refused before any link is checked (the sign-in it belonged to is over)
+    assert _signin_events(keystead, tenant.id) == [
+        ("signin.passwordless.succeeded", user.id, user.id, "email_link")
+    ]
 
 
 def test_a_link_opened_in_another_browser_explains_and_spends_nothing(
@@ -154,12 +171,15 @@ def test_a_link_opened_in_another_browser_explains_and_spends_nothing(
 
 
 def test_an_expired_or_tampered_link_is_refused(env, keystead: Keystead, sink: Sink, clock: FrozenClock):
-    _tenant, _user, rp, flow = env
+    tenant, _user, rp, flow = env
     page, _ = _start(flow, rp)
     _ask(flow, page, "alice@example.com")
     path = urlsplit(link_in(mails(keystead, sink, 1)[0]))
     tampered = flow.http.get(f"{path.path}?{path.query[:-2]}xx")
     assert tampered.status_code == 400 and not _has_session(flow)
+    assert _signin_events(keystead, tenant.id) == [
+        ("signin.passwordless.failed", "anonymous", None, "email_link")
+    ]
     clock.advance(keystead.settings.codes.code_ttl)
     expired = flow.http.get(f"{path.path}?{path.query}")
     assert expired.status_code == 400 and "expired" in expired.text

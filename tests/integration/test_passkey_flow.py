@@ -60,6 +60,16 @@ def _answer(flow: Flow, page: httpx.Response, credential: dict[str, Any]) -> htt
     return submit(flow.http, page, method="passkey", credential=json.dumps(credential))
 
 
+def _signin_events(keystead: Keystead, tenant_id: str) -> list[tuple[str, str, str | None, object]]:
+    """(action, actor, target, after.method) of the tenant's sign-in stage events, oldest first."""
+    events = reversed(keystead.audit.page(tenant_id, limit=200))
+    return [
+        (e.action, e.actor, e.target, (e.after or {}).get("method"))
+        for e in events
+        if e.action.startswith("signin.passwordless") or e.action.startswith("signin.second_factor")
+    ]
+
+
 def test_passwordless_sign_in_from_the_login_page(env: Env, keystead: Keystead) -> None:
     tenant, user, rp, flow = env
     device = _device(keystead, tenant, user)
@@ -74,6 +84,9 @@ def test_passwordless_sign_in_from_the_login_page(env: Env, keystead: Keystead) 
     claims = _claims(flow, rp, landed, verifier)
     assert claims["sub"] == user.id
     assert claims["acr"] == ACR_MFA and claims["amr"] == ["hwk", "user", "mfa"]
+    assert _signin_events(keystead, tenant.id) == [
+        ("signin.passwordless.succeeded", user.id, user.id, "passkey")
+    ]
 
 
 def test_passkey_as_the_second_factor(env: Env, keystead: Keystead) -> None:
@@ -123,6 +136,8 @@ def test_every_refusal_reads_the_same_and_issues_nothing(
         assert refused.status_code == 400 and page_of(refused) == "login"
         answers.append(re.sub(r'value="[^"]*"', "", refused.text))
     assert PASSKEY_ERROR in answers[0] and len(set(answers)) == 1
+    refusals = [("signin.passwordless.failed", "anonymous", None, "passkey")] * 4
+    assert _signin_events(keystead, tenant.id) == refusals  # recorded, and nobody named
     assert not any(c.name == "ks_session" for c in flow.http.cookies.jar)
     # malformed input is refused the same way, and an answer without a challenge too
     assert _answer(flow, page, {"response": "nope"}).status_code == 400

@@ -14,6 +14,9 @@ Actions:
 ``signin.password.failed``                ``after.login``, ``after.reason``: ``unknown_login``,
                                           ``wrong_password``, ``disabled``
 ``signin.lockout.started``                a failure locked the login (``after.retry_after``)
+``signin.passwordless.succeeded``         a first factor without a password (``after.method``:
+                                          ``passkey``, ``email_code``, ``email_link``)
+``signin.passwordless.failed``            ``after.method``; the user when known
 ``signin.second_factor.accepted``         ``after.method``: ``totp``, ``recovery_code``, ...
 ``signin.second_factor.refused``          ``after.method``, ``after.locked``
 ``signin.factor.enrolled``                a factor set up during sign-in (``after.kind``)
@@ -37,6 +40,8 @@ ANONYMOUS = "anonymous"
 PASSWORD_SUCCEEDED = "signin.password.succeeded"
 PASSWORD_FAILED = "signin.password.failed"
 LOCKOUT_STARTED = "signin.lockout.started"
+PASSWORDLESS_SUCCEEDED = "signin.passwordless.succeeded"
+PASSWORDLESS_FAILED = "signin.passwordless.failed"
 SECOND_FACTOR_ACCEPTED = "signin.second_factor.accepted"
 SECOND_FACTOR_REFUSED = "signin.second_factor.refused"
 FACTOR_ENROLLED = "signin.factor.enrolled"
@@ -48,6 +53,8 @@ ACTIONS = (
     PASSWORD_SUCCEEDED,
     PASSWORD_FAILED,
     LOCKOUT_STARTED,
+    PASSWORDLESS_SUCCEEDED,
+    PASSWORDLESS_FAILED,
     SECOND_FACTOR_ACCEPTED,
     SECOND_FACTOR_REFUSED,
     FACTOR_ENROLLED,
@@ -78,6 +85,16 @@ class SignInEvents:
         self._record(
             tenant_id, None, ip, LOCKOUT_STARTED, user_id, login=login[:MAX_LOGIN], retry_after=retry_after
         )
+
+    def passwordless(
+        self, tenant_id: str, user_id: str | None, ip: str | None, *, method: str, accepted: bool
+    ) -> None:
+        """A passkey or an emailed code/link as the first factor (``user_id`` is None when a
+        refused answer names no known user)."""
+        if accepted:
+            self._record(tenant_id, user_id, ip, PASSWORDLESS_SUCCEEDED, user_id, method=method)
+        else:
+            self._record(tenant_id, None, ip, PASSWORDLESS_FAILED, user_id, method=method)
 
     def second_factor(
         self,

@@ -12,11 +12,12 @@ from typing import Any
 from starlette.requests import Request
 
 from keystead.flows.stages import SECOND_FACTOR, VERIFY_EMAIL, FlowState
-from keystead.http.requests import TenantContext, app_of
+from keystead.http.requests import TenantContext, app_of, client_ip
 from keystead.protocols.oauth2.params import single
 from keystead.services.authorization import PendingInteraction
 from keystead.services.email_flow import EmailFlow
 from keystead.services.email_sender import TooManyCodes
+from keystead.services.one_time_codes import CodeRefused
 from keystead.types import Params
 
 EMAIL, RESEND = "email", "email_resend"
@@ -83,8 +84,17 @@ def answer(request: Request, ctx: TenantContext, state: PendingInteraction, form
         send = flow.second_factor_code if state.step == SECOND_FACTOR else flow.verification
         return send(tenant_id, acr, state.flow, state.handle, resend=True)[0]
     code = single(form, "code", max_length=64) or ""
-    if method == SMS:
-        return flow.answer_sms(tenant_id, acr, state.flow, state.handle, code)
-    if state.step == SECOND_FACTOR:
-        return flow.answer_second_factor(tenant_id, acr, state.flow, state.handle, code)
-    return flow.answer_verification(tenant_id, acr, state.flow, state.handle, code)
+    if method != SMS and state.step != SECOND_FACTOR:
+        return flow.answer_verification(tenant_id, acr, state.flow, state.handle, code)
+    events, ip, user_id = app_of(request).signin_events, client_ip(request), state.flow.user_id
+    factor = "sms" if method == SMS else "email"
+    try:
+        if method == SMS:
+            new = flow.answer_sms(tenant_id, acr, state.flow, state.handle, code)
+        else:
+            new = flow.answer_second_factor(tenant_id, acr, state.flow, state.handle, code)
+    except CodeRefused:
+        events.second_factor(tenant_id, user_id, ip, method=factor, accepted=False)
+        raise
+    events.second_factor(tenant_id, user_id, ip, method=factor, accepted=True)
+    return new

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keystead.flows.stages import FlowState
-from keystead.http.requests import TenantContext, app_of
+from keystead.http.requests import TenantContext, app_of, client_ip
 from keystead.protocols.oauth2.errors import InvalidRequest
 from keystead.protocols.oauth2.params import single
 from keystead.services.authorization import PendingInteraction
@@ -137,8 +137,10 @@ async def submit(
             app.messaging.email_sign_in.finish_code, ctx.tenant.id, challenge, code, state.handle
         )
     except CodeRefused as refused:
+        await _record(request, ctx, None, "email_code", accepted=False)
         message = SPENT if refused.spent else CODE_ERROR
         return _sent(request, ctx, state, action, csrf_token, login, challenge, error=message, status=400)
+    await _record(request, ctx, user.id, "email_code", accepted=True)
     return FlowState(user.id, app.clock(), amr=EMAIL_CODE_AMR)
 
 
@@ -155,8 +157,20 @@ async def follow_link(
             app.messaging.email_sign_in.finish_link, ctx.tenant.id, token, state.handle
         )
     except CodeRefused:
+        await _record(request, ctx, None, "email_link", accepted=False)
         return error_page(request, ctx, InvalidRequest(LINK_INVALID))
+    await _record(request, ctx, user.id, "email_link", accepted=True)
     return FlowState(user.id, app.clock(), amr=EMAIL_CODE_AMR)
+
+
+async def _record(
+    request: Request, ctx: TenantContext, user_id: str | None, method: str, *, accepted: bool
+) -> None:
+    """The ``signin.passwordless.*`` audit event (services/signin_events.py)."""
+    events = app_of(request).signin_events
+    await run_in_threadpool(
+        events.passwordless, ctx.tenant.id, user_id, client_ip(request), method=method, accepted=accepted
+    )
 
 
 def elsewhere(request: Request, ctx: TenantContext) -> Response:

@@ -21,7 +21,14 @@ from starlette.responses import Response
 from keystead.errors import InvalidInput, NotFound
 from keystead.flows.stages import ENROL_TOTP, SECOND_FACTOR, FlowState
 from keystead.http.middleware import CSP
-from keystead.http.requests import FORM_TYPE, TenantContext, app_of, decode_params, tenant_context
+from keystead.http.requests import (
+    FORM_TYPE,
+    TenantContext,
+    app_of,
+    client_ip,
+    decode_params,
+    tenant_context,
+)
 from keystead.http.responses import json_response
 from keystead.protocols.oauth2.params import single
 from keystead.protocols.oidc import prompt
@@ -127,5 +134,21 @@ async def sign_in(
         )
     except PasskeyRejected as refused:
         log.info("passwordless sign-in refused: %s", refused.reason)
+        await run_in_threadpool(
+            app.signin_events.passwordless,
+            ctx.tenant.id,
+            None,
+            client_ip(request),
+            method="passkey",
+            accepted=False,
+        )
         return None
+    await run_in_threadpool(
+        app.signin_events.passwordless,
+        ctx.tenant.id,
+        signed_in.user.id,
+        client_ip(request),
+        method="passkey",
+        accepted=True,
+    )
     return FlowState(signed_in.user.id, app.clock(), amr=signed_in.use.amr)
