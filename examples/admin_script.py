@@ -2,8 +2,8 @@
 
 With a platform admin's client credentials (``keystead admin create-client --platform``):
 
-    python examples/admin_script.py --base-url http://127.0.0.1:8000 \\
-        --issuer http://127.0.0.1:8000/t/platform --client-id ID --client-secret SECRET
+    python examples/admin_script.py --base-url http://localhost:8000 \\
+        --issuer http://localhost:8000/t/platform --client-id ID --client-secret SECRET
 
 Safe to run again: an existing tenant, client or user is reused, not duplicated (a client's
 secret is shown only by the run that created it; rotate it to get a new one).

@@ -1,11 +1,11 @@
 """An API protected by Keystead: FastAPI + ``keystead.sdk``.
 
-    KEYSTEAD_ISSUER=http://127.0.0.1:8000/t/demo API_AUDIENCE=billing-job \\
+    KEYSTEAD_ISSUER=http://localhost:8000/t/demo API_AUDIENCE=billing-job \\
         uvicorn examples.fastapi_api:app --port 9000
 
 Then, with a client that has the ``client_credentials`` grant and the ``invoices:read`` scope:
 
-    TOKEN=$(curl -s -u CLIENT_ID:SECRET http://127.0.0.1:8000/t/demo/token \\
+    TOKEN=$(curl -s -u CLIENT_ID:SECRET http://localhost:8000/t/demo/token \\
               -d grant_type=client_credentials -d scope=invoices:read | jq -r .access_token)
     curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9000/invoices
 """

@@ -1,6 +1,6 @@
 """A web app that signs users in with Keystead: Flask + Authlib (OpenID Connect, PKCE).
 
-    KEYSTEAD_ISSUER=http://127.0.0.1:8000/t/demo CLIENT_ID=... CLIENT_SECRET=... \\
+    KEYSTEAD_ISSUER=http://localhost:8000/t/demo CLIENT_ID=... CLIENT_SECRET=... \\
     APP_URL=http://127.0.0.1:5000 SECRET_KEY=$(python -c 'import secrets;print(secrets.token_hex())') \\
         flask --app examples.flask_webapp run --port 5000
 

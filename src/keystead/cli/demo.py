@@ -42,6 +42,7 @@ class DemoInfo:
             f"  discovery      {self.issuer}/.well-known/openid-configuration",
             f"  admin user     {ADMIN} / {self.admin_password}",
             f"  admin console  {self.issuer}/console/  (sign in as {ADMIN})",
+            f"  your account   {self.issuer}/account  (passkeys, authenticator app, recovery codes)",
             f"  demo client    {CLIENT_ID} / {self.client_secret}",
             f"  sign in        open {self.issuer}/authorize?{query}",
             f"  dev outbox     {self.issuer}/dev/outbox  (mailed codes and links)",

@@ -24,7 +24,7 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     #: The public URL Keystead is reached at; tenant issuers are ``{base_url}/t/{tenant}``.
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = "http://localhost:8000"  # a host name: WebAuthn refuses IP addresses
     #: Honour ``X-Forwarded-For`` from these proxy addresses (exact IPs) for client IP.
     trusted_proxies: list[str] = Field(default_factory=list)
     #: Threads that run service calls (database, tokens) for one server process.
