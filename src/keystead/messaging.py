@@ -22,6 +22,7 @@ from keystead.services.email_sign_in import EmailSignIn
 from keystead.services.lockout import Lockouts
 from keystead.services.login_flow import LoginFlow
 from keystead.services.one_time_codes import OneTimeCodes
+from keystead.services.password_resets import PasswordResets
 from keystead.services.secrets import KeyRing
 from keystead.services.sms_codes import SmsCodes
 from keystead.services.tenants import Tenants
@@ -46,6 +47,8 @@ class Messaging:
     unlock_links: UnlockLinks
     sms_codes: SmsCodes
     email_flow: EmailFlow | None = None
+    #: "Forgot your password?" (attached by wiring.py once sessions exist)
+    password_resets: PasswordResets | None = None
 
     def close(self) -> None:
         self.mailer.close()

@@ -27,6 +27,7 @@ from keystead.services.login_flow import LoginFlow
 from keystead.services.logout import Logout
 from keystead.services.passkeys import Passkeys
 from keystead.services.password_policy import password_policy
+from keystead.services.password_resets import PasswordResets
 from keystead.services.passwords import Passwords
 from keystead.services.proof_of_work import ProofOfWork
 from keystead.services.risk import RiskService
@@ -153,6 +154,18 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         settings, storage, ring, clock, counters, users=users, tenants=tenants, lockouts=lockouts
     )
     attach_flow(messaging, login_flow, storage)
+    sessions = Sessions(
+        storage,
+        storage,
+        storage,
+        ring,
+        clock,
+        t.session_ttl,
+        ttl_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).tokens.session_ttl,
+    )
+    messaging.password_resets = PasswordResets(
+        messaging.codes, messaging.sender, storage, users, sessions, storage, lockouts, signin_events, clock
+    )
     try:
         locator = open_locator(settings.geoip_database)
     except ValueError as exc:
@@ -178,15 +191,7 @@ def build(settings: Settings, *, clock: Clock = system_clock, migrate: bool = Fa
         tokens=tokens,
         tenants=tenants,
         users=users,
-        sessions=Sessions(
-            storage,
-            storage,
-            storage,
-            ring,
-            clock,
-            t.session_ttl,
-            ttl_for=lambda tenant_id: tenant_settings.for_tenant_id(tenant_id).tokens.session_ttl,
-        ),
+        sessions=sessions,
         authorization=Authorization(
             clients=clients,
             keys=keys,

@@ -25,6 +25,8 @@ FORMS = {
     "email-sign-in-form": "email_sign_in",
     "email-code-form": "email_code",
     "unlock-form": "unlock",
+    "forgot-form": "forgot_password",
+    "reset-form": "reset_password",
 }
 
 

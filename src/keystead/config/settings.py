@@ -130,6 +130,10 @@ class OneTimeCodeSettings(BaseModel):
     #: Codes or links sent to one address (or login as typed) per window.
     sends_per_window: int = Field(5, ge=1, le=1000)
     send_window_seconds: int = Field(900, ge=60, le=86400)
+    #: Lifetime of a password reset link ("Forgot your password?").
+    reset_ttl: int = Field(900, ge=60, le=86400)
+    #: Password reset mails requested from one client address per window (any logins).
+    reset_sends_per_ip: int = Field(30, ge=1, le=100000)
 
 
 class SmsSettings(BaseModel):

@@ -20,7 +20,7 @@ from keystead.http.admin import PREFIX as ADMIN_PREFIX
 from keystead.http.admin import create_admin_app
 from keystead.http.middleware import AccessLog, BodyLimit, CustomDomains, SecurityHeaders
 from keystead.http.responses import json_response
-from keystead.web import account, assets, console, outbox, pages, passkey_pages, unlock
+from keystead.web import account, assets, console, outbox, pages, passkey_pages, password_reset, unlock
 from keystead.web import logout as logout_pages
 from keystead.web.render import STATIC
 from keystead.wiring import Keystead, build
@@ -50,7 +50,10 @@ def tenant_routes(*, dev: bool = False) -> list[BaseRoute]:
         Route("/interaction/{handle}/totp.svg", pages.interaction_qr, methods=["GET"]),
         Route("/interaction/{handle}/passkey/options", passkey_pages.options, methods=["POST"]),
         Route("/interaction/{handle}/email-link", pages.interaction_email_link, methods=["GET"]),
+        Route("/interaction/{handle}/password-reset", password_reset.done, methods=["GET"]),
         Route("/unlock", unlock.unlock, methods=["GET", "POST"]),
+        Route("/forgot-password", password_reset.forgot, methods=["GET", "POST"]),
+        Route("/reset-password", password_reset.reset, methods=["GET", "POST"]),
         Route("/branding.css", assets.branding_css, methods=["GET"]),
         Mount("/console", routes=console.routes()),
         Route("/account", account.pages.home, methods=["GET"]),

@@ -50,9 +50,10 @@ class EmailSender:
     def minutes(self) -> int:
         return max(1, self._settings.code_ttl // 60)
 
-    def allow(self, key: str) -> None:
+    def allow(self, key: str, *, limit: int | None = None) -> None:
+        """Count a send on ``key``; past ``limit`` (default ``sends_per_window``) refuse it."""
         count = self._counters.hit(f"mailsend:{key}", self._settings.send_window_seconds)
-        if count.value > self._settings.sends_per_window:
+        if count.value > (limit if limit is not None else self._settings.sends_per_window):
             raise TooManyCodes(math.ceil(count.ttl))
 
     def compose(self, tenant_id: str, kind: str, to: str, values: Mapping[str, Any]) -> MailMessage:

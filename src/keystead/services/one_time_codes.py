@@ -31,7 +31,8 @@ SIGN_IN = "sign_in"
 UNLOCK = "unlock"
 VERIFY_EMAIL = "verify_email"
 SMS_OTP = "sms_otp"
-PURPOSES = frozenset({SECOND_FACTOR, SIGN_IN, UNLOCK, VERIFY_EMAIL, SMS_OTP})
+PASSWORD_RESET = "password_reset"
+PURPOSES = frozenset({SECOND_FACTOR, SIGN_IN, UNLOCK, VERIFY_EMAIL, SMS_OTP, PASSWORD_RESET})
 MAC_PURPOSE = "one-time-code"
 CODE_DIGITS = 6
 #: Purged rows are kept this long past expiry (a late click still finds "expired", not "unknown").
@@ -125,20 +126,29 @@ class OneTimeCodes:
                 return used
         raise Conflict("the code changed too often meanwhile; try again")
 
+    def peek_link(self, tenant_id: str, token: str, *, purpose: str) -> OneTimeCode:
+        """The live challenge whose link token is ``token``, spending nothing (a link whose use
+        depends on a later check, such as a new password passing the policy)."""
+        code_id, _, secret = token.partition(".")
+        return self._linked(self._live(tenant_id, code_id, purpose, None), secret)
+
     def use_link(
         self, tenant_id: str, token: str, *, purpose: str, binding: str | None = None
     ) -> OneTimeCode:
         """Spend the challenge whose link token is ``token``."""
         code_id, _, secret = token.partition(".")
         for _ in range(MAX_RACES):
-            row = self._live(tenant_id, code_id, purpose, binding)
-            expected = self._mac(tenant_id, row.id, purpose, "link", secret[:128])
-            if row.link_mac is None or not secret or not hmac.compare_digest(expected, row.link_mac):
-                raise CodeRefused()
+            row = self._linked(self._live(tenant_id, code_id, purpose, binding), secret)
             used = self._store.update_one_time_code(row, used_at=self._clock())
             if used is not None:
                 return used
         raise Conflict("the link changed too often meanwhile; try again")
+
+    def _linked(self, row: OneTimeCode, secret: str) -> OneTimeCode:
+        expected = self._mac(row.tenant_id, row.id, row.purpose, "link", secret[:128])
+        if row.link_mac is None or not secret or not hmac.compare_digest(expected, row.link_mac):
+            raise CodeRefused()
+        return row
 
     def address_mac(self, tenant_id: str, address: str) -> str:
         return self._ring.mac(MAC_PURPOSE, f"{tenant_id}/address/{address.strip().casefold()}")

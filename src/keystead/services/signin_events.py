@@ -22,6 +22,10 @@ Actions:
 ``signin.factor.enrolled``                a factor set up during sign-in (``after.kind``)
 ``signin.breached_password.changed``      the required change of a breached password
 ``signin.bot_check.refused``              the bot check failed (``after.provider``)
+``signin.password_reset.requested``       "Forgot your password?" sent (``after.login`` as
+                                          typed; the user when known; never the link)
+``signin.password_reset.completed``       a reset link set a new password (``after.revoked``:
+                                          sessions ended, other grants revoked)
 ``consent.given`` / ``consent.denied``    ``target``: the client, ``after.scopes``
 ========================================  ======================================================
 
@@ -47,6 +51,8 @@ SECOND_FACTOR_REFUSED = "signin.second_factor.refused"
 FACTOR_ENROLLED = "signin.factor.enrolled"
 BREACHED_PASSWORD_CHANGED = "signin.breached_password.changed"
 BOT_CHECK_REFUSED = "signin.bot_check.refused"
+PASSWORD_RESET_REQUESTED = "signin.password_reset.requested"
+PASSWORD_RESET_COMPLETED = "signin.password_reset.completed"
 CONSENT_GIVEN = "consent.given"
 CONSENT_DENIED = "consent.denied"
 ACTIONS = (
@@ -60,6 +66,8 @@ ACTIONS = (
     FACTOR_ENROLLED,
     BREACHED_PASSWORD_CHANGED,
     BOT_CHECK_REFUSED,
+    PASSWORD_RESET_REQUESTED,
+    PASSWORD_RESET_COMPLETED,
     CONSENT_GIVEN,
     CONSENT_DENIED,
 )
@@ -118,6 +126,17 @@ class SignInEvents:
 
     def breached_password_changed(self, tenant_id: str, user_id: str, ip: str | None) -> None:
         self._record(tenant_id, user_id, ip, BREACHED_PASSWORD_CHANGED, user_id)
+
+    def password_reset_requested(
+        self, tenant_id: str, login: str, ip: str | None, *, user_id: str | None
+    ) -> None:
+        self._record(tenant_id, None, ip, PASSWORD_RESET_REQUESTED, user_id, login=login[:MAX_LOGIN])
+
+    def password_reset_completed(
+        self, tenant_id: str, user_id: str, ip: str | None, *, sessions: int, grants: int
+    ) -> None:
+        revoked = {"sessions": sessions, "grants": grants}
+        self._record(tenant_id, user_id, ip, PASSWORD_RESET_COMPLETED, user_id, revoked=revoked)
 
     def bot_check_refused(self, tenant_id: str, ip: str | None, *, provider: str, reason: str) -> None:
         self._record(tenant_id, None, ip, BOT_CHECK_REFUSED, None, provider=provider, reason=reason)

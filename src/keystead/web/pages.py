@@ -28,7 +28,7 @@ from keystead.services.authorization import PendingInteraction
 from keystead.services.login import LoginFailed
 from keystead.services.outcomes import ErrorPage, Outcome, ToClient, ToInteraction
 from keystead.types import Params
-from keystead.web import bot_pages, email_sign_in, flow_pages, passkey_pages, risk_pages
+from keystead.web import bot_pages, email_sign_in, flow_pages, passkey_pages, password_reset, risk_pages
 from keystead.web.render import (
     INTERACTION_COOKIE,
     SESSION_COOKIE,
@@ -211,6 +211,11 @@ async def _show(
             passkey_options_url=f"{action}/passkey/options",
             bot=bot,
             email_sign_in=email_sign_in.offer(request, ctx),
+            forgot_password_url=(
+                password_reset.link_from_login(ctx, state.handle)
+                if password_reset.offered(request, ctx)
+                else None
+            ),
         )
         passkey_pages.allow_fetch(response)
         if (own_csp := bot_pages.page_csp(bot)) is not None:  # a provider's widget: its origins too

@@ -19,6 +19,8 @@ SUBJECTS = {
     "email_code": "Your {tenant} verification code",
     "sign_in": "Sign in to {tenant}",
     "unlock": "Unlock your {tenant} account",
+    "password_reset": "Reset your {tenant} password",
+    "password_changed": "Your {tenant} password was changed",
     "verify_email": "Confirm your email address for {tenant}",
 }
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
