@@ -299,3 +299,15 @@ def test_no_forgot_link_when_the_tenant_has_no_passwords(env, keystead: Keystead
 
 def _user(keystead: Keystead, tenant_id: str) -> User:
     return keystead.users.find(tenant_id, "alice")
+
+
+def test_the_send_limit_per_client_address(env, keystead: Keystead, sink: Sink):
+    _tenant, _user, rp, flow = env
+    limit = keystead.settings.codes.reset_sends_per_ip
+    page, _ = _start(flow, rp)
+    form = _forgot(flow, page)
+    statuses = [_send(flow, form, f"stranger{n}").status_code for n in range(limit + 1)]
+    assert statuses == [200] * limit + [429]
+    refused = _send(flow, form, "alice")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert keystead.messaging.mailer.flush() and sink.messages == []  # type: ignore[attr-defined]
