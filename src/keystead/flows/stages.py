@@ -69,6 +69,8 @@ class FlowState:
     step_up_enrol: bool = False
     client_mfa: MfaMode | None = None
     minimum_acr: str | None = None
+    #: the password is older than the tenant's ``password_policy.max_age_days``
+    password_expired: bool = False
 
     @property
     def acr(self) -> str:
@@ -89,6 +91,7 @@ class FlowState:
             "step_up_enrol": self.step_up_enrol,
             "client_mfa": self.client_mfa,
             "minimum_acr": self.minimum_acr,
+            "password_expired": self.password_expired,
         }
 
     @classmethod
@@ -107,6 +110,7 @@ class FlowState:
             step_up_enrol=bool(data.get("step_up_enrol", False)),
             client_mfa=_mfa_mode(data.get("client_mfa")),
             minimum_acr=data.get("minimum_acr") if isinstance(data.get("minimum_acr"), str) else None,
+            password_expired=bool(data.get("password_expired", False)),
         )
 
 
@@ -240,19 +244,20 @@ class ShowRecoveryCodesStage:
 
 @dataclass(frozen=True, slots=True)
 class ChangePasswordStage:
-    """A required action: replace a password found on the breached list (after the second
-    factor, so a stolen password alone cannot change it)."""
+    """A required action: replace a password found on the breached list, or older than the
+    tenant's ``password_policy.max_age_days`` (after the second factor, so a stolen password alone
+    cannot change it)."""
 
     name: str = CHANGE_PASSWORD
 
     def needed(self, facts: Facts) -> bool:
-        return facts.state.breached
+        return facts.state.breached or facts.state.password_expired
 
     def challenge(self, facts: Facts) -> Challenge:
         return Challenge(self.name)
 
     def answered(self, state: FlowState, amr: tuple[str, ...]) -> FlowState:
-        return replace(state, breached=False, done=(*state.done, self.name))
+        return replace(state, breached=False, password_expired=False, done=(*state.done, self.name))
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,9 @@ class User:
     created_at: float = 0.0
     updated_at: float = 0.0
     roles: tuple[str, ...] = ()  # e.g. "admin": may use the admin console of the tenant
+    #: when the password was last set (``None``: before migration 0009, or no password; the
+    #: password expiry then counts from ``created_at``)
+    password_changed_at: float | None = None
 
     @property
     def active(self) -> bool:

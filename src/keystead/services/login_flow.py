@@ -216,8 +216,10 @@ class LoginFlow:
         if password != confirm:
             raise InvalidInput("confirm", "the two passwords are not the same")
         self._users.set_password(tenant_id, state.user_id, password)
-        if self._events is not None:
+        if self._events is not None and state.breached:
             self._events.breached_password_changed(tenant_id, state.user_id, ip)
+        elif self._events is not None:
+            self._events.expired_password_changed(tenant_id, state.user_id, ip)
         return stage.answered(state, ())
 
     def answer_passkey(

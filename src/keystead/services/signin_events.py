@@ -21,6 +21,8 @@ Actions:
 ``signin.second_factor.refused``          ``after.method``, ``after.locked``
 ``signin.factor.enrolled``                a factor set up during sign-in (``after.kind``)
 ``signin.breached_password.changed``      the required change of a breached password
+``signin.expired_password.changed``       the required change of an expired password
+                                          (``password_policy.max_age_days``)
 ``signin.bot_check.refused``              the bot check failed (``after.provider``)
 ``signin.password_reset.requested``       "Forgot your password?" sent (``after.login`` as
                                           typed; the user when known; never the link)
@@ -50,6 +52,7 @@ SECOND_FACTOR_ACCEPTED = "signin.second_factor.accepted"
 SECOND_FACTOR_REFUSED = "signin.second_factor.refused"
 FACTOR_ENROLLED = "signin.factor.enrolled"
 BREACHED_PASSWORD_CHANGED = "signin.breached_password.changed"
+EXPIRED_PASSWORD_CHANGED = "signin.expired_password.changed"
 BOT_CHECK_REFUSED = "signin.bot_check.refused"
 PASSWORD_RESET_REQUESTED = "signin.password_reset.requested"
 PASSWORD_RESET_COMPLETED = "signin.password_reset.completed"
@@ -65,6 +68,7 @@ ACTIONS = (
     SECOND_FACTOR_REFUSED,
     FACTOR_ENROLLED,
     BREACHED_PASSWORD_CHANGED,
+    EXPIRED_PASSWORD_CHANGED,
     BOT_CHECK_REFUSED,
     PASSWORD_RESET_REQUESTED,
     PASSWORD_RESET_COMPLETED,
@@ -137,6 +141,9 @@ class SignInEvents:
     ) -> None:
         revoked = {"sessions": sessions, "grants": grants}
         self._record(tenant_id, user_id, ip, PASSWORD_RESET_COMPLETED, user_id, revoked=revoked)
+
+    def expired_password_changed(self, tenant_id: str, user_id: str, ip: str | None) -> None:
+        self._record(tenant_id, user_id, ip, EXPIRED_PASSWORD_CHANGED, user_id)
 
     def bot_check_refused(self, tenant_id: str, ip: str | None, *, provider: str, reason: str) -> None:
         self._record(tenant_id, None, ip, BOT_CHECK_REFUSED, None, provider=provider, reason=reason)

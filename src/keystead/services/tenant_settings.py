@@ -96,6 +96,9 @@ class PasswordPolicy(_Model):
         tuple[Annotated[Text, Field(min_length=3, max_length=64)], ...], Field(max_length=MAX_BLOCKLIST_WORDS)
     ] = ()
     check_breached: Annotated[bool, Strict()] = True
+    #: Days after which a password must be changed at the next password sign-in (0: never, the
+    #: default; NIST SP 800-63B 5.1.1.2 advises against periodic changes, docs/password-policy.md).
+    max_age_days: Annotated[Int, Field(ge=0, le=3650)] = 0
     hibp_range_check: Annotated[bool, Strict()] = False
 
     @field_validator("blocklist")

@@ -66,6 +66,7 @@ class Users:
             email=email,
             email_verified=email_verified,
             password_hash=self._hash(tenant_id, password, username, email) if password is not None else None,
+            password_changed_at=now if password is not None else None,
             created_at=now,
             updated_at=now,
             roles=_roles(roles),
@@ -113,7 +114,8 @@ class Users:
         """After the tenant's password policy (:mod:`keystead.services.password_policy`)."""
         user = self.get(tenant_id, user_id)
         password_hash = self._hash(tenant_id, password, user.username, user.email)
-        return self._write(user, {"password_hash": password_hash}, checked=False)
+        fields = {"password_hash": password_hash, "password_changed_at": self._clock()}
+        return self._write(user, fields, checked=False)
 
     def delete(self, tenant_id: str, user_id: str) -> None:
         if not self._store.delete_user(tenant_id, user_id):

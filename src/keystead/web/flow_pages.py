@@ -87,6 +87,8 @@ def show(
         )
         app_of(request).authorization.authenticated(ctx.issuer, state.handle, flow)
         context.update(manual_key=enrolment.manual_key, qr_url=f"{action}/totp.svg")
+    if state.step == CHANGE_PASSWORD and state.flow is not None:
+        context["expired"] = state.flow.password_expired and not state.flow.breached
     if state.step == SHOW_RECOVERY_CODES:
         context.update(recovery_codes_context(request, ctx, state))
     if state.step in (SECOND_FACTOR, VERIFY_EMAIL):

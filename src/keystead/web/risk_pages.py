@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from keystead.flows.stages import FlowState, has_second_factor_amr
 from keystead.http.requests import TenantContext, app_of, client_ip
+from keystead.services import password_expiry
 from keystead.services.authorization import PendingInteraction
 from keystead.services.login import PasswordSignIn
 from keystead.services.login_flow import with_client
@@ -28,8 +29,14 @@ async def after_password(
     sign-in (the caller answers exactly as for a wrong password)."""
     app = app_of(request)
     user = signed_in.user
+    max_age = app.tenant_settings.get(ctx.tenant).password_policy.max_age_days
     flow = FlowState(
-        user.id, app.clock(), amr=("pwd",), breached=signed_in.breached, client_id=state.client.client_id
+        user.id,
+        app.clock(),
+        amr=("pwd",),
+        breached=signed_in.breached,
+        client_id=state.client.client_id,
+        password_expired=password_expiry.expired(user, max_age, app.clock()),
     )
     flow = with_client(flow, state.client)
     attempt = Attempt(

@@ -61,6 +61,7 @@ users = Table(
     Column("email_verified", Boolean, nullable=False, default=False),
     Column("status", String(16), nullable=False),
     Column("password_hash", String(512)),
+    Column("password_changed_at", Double),
     Column("given_name", String(255)),
     Column("family_name", String(255)),
     Column("name", String(512)),
