@@ -25,6 +25,7 @@ def test_the_policy_settings_are_read_and_changed(api: Api):
         "blocklist": [],
         "check_breached": True,
         "hibp_range_check": False,
+        "max_age_days": 0,
     }
     changed = _patch(
         api, {"max_length": 128, "blocklist": ["Acme", "ACME", "roadrunner"], "hibp_range_check": True}
@@ -43,6 +44,8 @@ def test_the_policy_settings_are_read_and_changed(api: Api):
     ("policy", "field"),
     [
         ({"max_length": 63}, "password_policy.max_length"),
+        ({"max_age_days": -1}, "password_policy.max_age_days"),
+        ({"max_age_days": 3651}, "password_policy.max_age_days"),
         ({"max_length": 2048}, "password_policy.max_length"),
         ({"min_length": 100, "max_length": 64}, "password_policy.max_length"),
         ({"blocklist": ["ok-word", "ab"]}, "password_policy.blocklist.1"),
