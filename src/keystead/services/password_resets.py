@@ -122,7 +122,10 @@ class PasswordResets:
     def complete(self, tenant_id: str, token: str, password: str, ip: str | None) -> Completed:
         """Set the new password and spend the link (see the module docstring).
 
-        ``InvalidInput`` (field ``password``) when the policy refuses it: nothing is spent."""
+        ``InvalidInput`` (field ``password``) when the policy refuses it: nothing is spent.
+        The password is set before the link is spent (so a refusal leaves it usable); of two
+        posts of one link at the same moment, both may set a password (the last one stays) but
+        only one completes (revocations, event, notice), the other gets ``CodeRefused``."""
         user = self.check(tenant_id, token)
         user = self._users.set_password(tenant_id, user.id, password)
         self._user(self._codes.use_link(tenant_id, token[:256], purpose=PASSWORD_RESET))
