@@ -34,15 +34,13 @@ from keystead.web.account.session import (
     SESSION_COOKIE,
     SESSION_TIMEOUT,
     AccountSession,
-    LoginState,
-    clear_cookie,
     open_login,
     seal,
     seal_session,
-    set_cookie,
 )
 from keystead.web.pages import not_found
 from keystead.web.render import error_page
+from keystead.web.sealed import LoginState, clear_cookie, set_cookie
 from keystead.wiring import Keystead
 
 log = logging.getLogger("keystead.account")

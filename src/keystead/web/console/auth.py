@@ -36,14 +36,14 @@ from keystead.web.console.session import (
     LOGIN_TIMEOUT,
     SESSION_COOKIE,
     ConsoleSession,
-    LoginState,
-    clear_console_cookie,
     open_login,
     seal,
     seal_session,
-    set_console_cookie,
 )
 from keystead.web.pages import not_found
+from keystead.web.sealed import LoginState
+from keystead.web.sealed import clear_cookie as clear_console_cookie
+from keystead.web.sealed import set_cookie as set_console_cookie
 from keystead.wiring import Keystead
 
 log = logging.getLogger("keystead.console")

@@ -34,16 +34,16 @@ from keystead.web.console.session import (
     FLASH_TIMEOUT,
     SESSION_COOKIE,
     ConsoleSession,
-    clear_console_cookie,
     csrf_for,
     csrf_matches,
     open_session,
     seal,
     seal_session,
-    set_console_cookie,
     unseal,
 )
 from keystead.web.pages import not_found
+from keystead.web.sealed import clear_cookie as clear_console_cookie
+from keystead.web.sealed import set_cookie as set_console_cookie
 from keystead.wiring import Keystead
 
 log = logging.getLogger("keystead.console")

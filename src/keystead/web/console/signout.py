@@ -8,9 +8,10 @@ from starlette.responses import RedirectResponse, Response
 from keystead.http.requests import tenant_context
 from keystead.web.console import render
 from keystead.web.console.context import Console
-from keystead.web.console.session import SESSION_COOKIE, clear_console_cookie
+from keystead.web.console.session import SESSION_COOKIE
 from keystead.web.pages import not_found
 from keystead.web.render import SESSION_COOKIE as SSO_COOKIE
+from keystead.web.sealed import clear_cookie as clear_console_cookie
 
 
 def sign_out(c: Console) -> Response:
