@@ -5,7 +5,8 @@ another tenant or area fails to open. HttpOnly, SameSite=Lax, Secure on https.
 
 Each area keeps its own session record and timeouts (``web/console/session.py``,
 ``web/account/session.py``); this module is what they share: sealing, the sign-in-in-progress
-cookie (state, nonce, PKCE verifier) and the synchronizer CSRF token derived from a session seed.
+cookie (state, nonce, PKCE verifier), the synchronizer CSRF token derived from a session seed, and
+the check of the ID token their first-party sign-in receives.
 """
 
 from __future__ import annotations
@@ -13,17 +14,21 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from dataclasses import dataclass
+import logging
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidTag
+from joserfc.jwk import KeySet
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keystead.protocols import jose
 from keystead.services.secrets import KeyRing, b64
 from keystead.web.render import secure_cookies
 
+log = logging.getLogger("keystead.web")
 MAX_COOKIE = 4096
 MAX_CSRF = 128
 
@@ -38,6 +43,9 @@ class LoginState:
     verifier: str
     next: str
     started_at: float
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,30 @@ class SealedArea:
         except TypeError:
             return None
         return login if 0 <= now - login.started_at <= self.login_timeout else None
+
+    def id_token_claims(
+        self,
+        keys: KeySet,
+        issuer: str,
+        client_id: str,
+        id_token: str | None,
+        nonce: str,
+        now: float,
+        skew: int,
+    ) -> dict[str, object] | None:
+        """The claims of the ID token of this area's first-party sign-in, or ``None`` when its
+        signature, issuer, audience, times, nonce or ``azp`` is wrong."""
+        if not id_token:
+            return None
+        try:
+            verified = jose.verify(id_token, keys, now=now, issuer=issuer, audience=client_id, skew=skew)
+        except jose.JoseError as exc:
+            log.warning("%s ID token refused: %s", self.area, exc)
+            return None
+        claims = verified.claims
+        if claims.get("nonce") != nonce or claims.get("azp", client_id) != client_id:
+            return None
+        return claims
 
     def csrf_for(self, ring: KeyRing, tenant_id: str, user_id: str, seed: str) -> str:
         """The form token of a session (a synchronizer token derived from its seed)."""

@@ -21,7 +21,6 @@ from starlette.responses import RedirectResponse, Response
 from keystead.errors import KeysteadError
 from keystead.http.requests import TenantContext, app_of, tenant_context
 from keystead.ports.records import User
-from keystead.protocols import jose
 from keystead.protocols.oauth2 import pkce
 from keystead.protocols.oauth2.client_auth import NONE, ClientCredentials
 from keystead.protocols.oauth2.errors import InvalidRequest, InvalidToken, OAuth2Error
@@ -29,6 +28,7 @@ from keystead.protocols.oauth2.token_request import AuthorizationCodeGrant
 from keystead.services.account_access import ACCOUNT_CLIENT_ID, ACCOUNT_SCOPES, AccountAccess
 from keystead.services.secrets import new_token
 from keystead.web.account.session import (
+    AREA,
     LOGIN_COOKIE,
     LOGIN_TIMEOUT,
     SESSION_COOKIE,
@@ -101,7 +101,7 @@ def _sign_in(request: Request) -> Response:
     if request.query_params.get("fresh") == "1":
         params["prompt"] = "login"
     response = RedirectResponse(f"{ctx.base_path}/authorize?{urlencode(params)}", status_code=303)
-    sealed = seal(app.ring, "login", ctx.tenant.id, _as_dict(login))
+    sealed = seal(app.ring, "login", ctx.tenant.id, login.to_dict())
     set_cookie(request, response, LOGIN_COOKIE, sealed, path=base_of(ctx), max_age=LOGIN_TIMEOUT)
     return response
 
@@ -169,32 +169,15 @@ def _complete(request: Request, app: Keystead, ctx: TenantContext) -> tuple[User
 def _id_token_claims(
     app: Keystead, ctx: TenantContext, id_token: str | None, nonce: str, now: float
 ) -> dict[str, object]:
-    bad = SignInFailed("the identity token could not be verified")
-    if not id_token:
-        raise bad
-    try:
-        verified = jose.verify(
-            id_token,
-            app.keys.verify_set(ctx.tenant.id),
-            now=now,
-            issuer=ctx.issuer.url,
-            audience=ACCOUNT_CLIENT_ID,
-            skew=app.settings.tokens.clock_skew,
-        )
-    except jose.JoseError as exc:
-        log.warning("account ID token refused: %s", exc)
-        raise bad from exc
-    claims = verified.claims
-    if claims.get("nonce") != nonce or claims.get("azp", ACCOUNT_CLIENT_ID) != ACCOUNT_CLIENT_ID:
-        raise bad
+    claims = AREA.id_token_claims(
+        app.keys.verify_set(ctx.tenant.id),
+        ctx.issuer.url,
+        ACCOUNT_CLIENT_ID,
+        id_token,
+        nonce,
+        now,
+        app.settings.tokens.clock_skew,
+    )
+    if claims is None:
+        raise SignInFailed("the identity token could not be verified")
     return claims
-
-
-def _as_dict(login: LoginState) -> dict[str, object]:
-    return {
-        "state": login.state,
-        "nonce": login.nonce,
-        "verifier": login.verifier,
-        "next": login.next,
-        "started_at": login.started_at,
-    }

@@ -20,7 +20,6 @@ from starlette.responses import RedirectResponse, Response
 from keystead.errors import KeysteadError
 from keystead.http.requests import TenantContext, app_of, client_ip, tenant_context
 from keystead.ports.records import User
-from keystead.protocols import jose
 from keystead.protocols.oauth2 import pkce
 from keystead.protocols.oauth2.client_auth import NONE, ClientCredentials
 from keystead.protocols.oauth2.errors import InvalidToken, OAuth2Error
@@ -31,6 +30,7 @@ from keystead.services.secrets import new_token
 from keystead.web.console import render
 from keystead.web.console.session import (
     ABSOLUTE_TIMEOUT,
+    AREA,
     IDLE_TIMEOUT,
     LOGIN_COOKIE,
     LOGIN_TIMEOUT,
@@ -109,7 +109,7 @@ def _sign_in(request: Request) -> Response:
         }
     )
     response = RedirectResponse(f"{home.base_path}/authorize?{query}", status_code=303)
-    sealed = seal(app.ring, "login", home.tenant.id, _as_dict(login))
+    sealed = seal(app.ring, "login", home.tenant.id, login.to_dict())
     set_console_cookie(request, response, LOGIN_COOKIE, sealed, path=base, max_age=LOGIN_TIMEOUT)
     return response
 
@@ -195,25 +195,12 @@ def _id_token_claims(
     app: Keystead, home: TenantContext, id_token: str | None, nonce: str, now: float
 ) -> dict[str, object]:
     bad = SignInFailed("Sign-in failed", "The identity token could not be verified.")
-    if not id_token:
-        raise bad
-    try:
-        verified = jose.verify(
-            id_token,
-            app.keys.verify_set(home.tenant.id),
-            now=now,
-            issuer=home.issuer.url,
-            audience=CONSOLE_CLIENT_ID,
-            skew=app.settings.tokens.clock_skew,
-        )
-    except jose.JoseError as exc:
-        log.warning("console ID token refused: %s", exc)
-        raise bad from exc
-    claims = verified.claims
-    if claims.get("nonce") != nonce or claims.get("azp", CONSOLE_CLIENT_ID) != CONSOLE_CLIENT_ID:
+    skew = app.settings.tokens.clock_skew
+    keys = app.keys.verify_set(home.tenant.id)
+    claims = AREA.id_token_claims(keys, home.issuer.url, CONSOLE_CLIENT_ID, id_token, nonce, now, skew)
+    if claims is None:
         raise bad
     auth_time = claims.get("auth_time")
-    skew = app.settings.tokens.clock_skew
     if not isinstance(auth_time, int | float) or now - auth_time > IDLE_TIMEOUT + skew:
         raise bad  # OIDC Core 3.1.2.1: with max_age, the client checks auth_time
     return claims
@@ -229,13 +216,3 @@ def _failed(home: TenantContext, failed: SignInFailed) -> Response:
         message=failed.message,
         logout_url=f"{home.base_path}/logout",
     )
-
-
-def _as_dict(login: LoginState) -> dict[str, object]:
-    return {
-        "state": login.state,
-        "nonce": login.nonce,
-        "verifier": login.verifier,
-        "next": login.next,
-        "started_at": login.started_at,
-    }
